@@ -1,0 +1,147 @@
+//! Subcommands: thin orchestration over config, engine and output.
+
+pub mod chat;
+pub mod run;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+
+use crate::cli::ModelArgs;
+use crate::config::{self, BackendLayer, Layer, Settings, Sources};
+use crate::engine::{self, ContextOptions, LoadedModel, ModelOptions};
+use crate::error::{Exit, fail};
+use crate::gguf::{self, ErrorKind, GgufFile};
+use crate::output;
+
+/// Options every command receives from the global flags.
+#[derive(Debug, Clone)]
+pub struct Global {
+    pub config: Option<PathBuf>,
+    pub verbose: u8,
+}
+
+/// The flags layer for the model/context settings.
+pub fn model_layer(m: &ModelArgs) -> Layer {
+    Layer {
+        default_model: m.model.clone(),
+        backend_config: Some(BackendLayer {
+            gpu_enabled: m.no_gpu.then_some(false),
+            gpu_layers: m.gpu_layers,
+            context_size: m.context_size,
+            batch_size: m.batch_size,
+            ubatch_size: m.ubatch_size,
+            threads: m.threads,
+            flash_attn: m.flash_attn,
+        }),
+        sampling: None,
+    }
+}
+
+/// Settings from every source, with `flags` on top.
+pub fn settings(global: &Global, flags: Layer) -> anyhow::Result<Settings> {
+    let env: Vec<(String, String)> = std::env::vars_os()
+        .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
+        .collect();
+    config::resolve(&Sources::from_process(global.config.clone()), &env, flags)
+}
+
+/// The model path from the flag or config, checked to be a readable, valid GGUF file.
+pub fn model_file(settings: &Settings) -> anyhow::Result<(PathBuf, GgufFile)> {
+    let path = settings.model.clone().ok_or_else(|| {
+        fail(
+            Exit::Usage,
+            "no model given: pass -m/--model PATH (or set default_model in .inferno.toml or INFERNO_MODEL)",
+        )
+    })?;
+    let header = check_gguf(&path)?;
+    Ok((path, header))
+}
+
+/// Validate `path` as a GGUF file before llama.cpp sees it, with a message for each problem.
+pub fn check_gguf(path: &Path) -> anyhow::Result<GgufFile> {
+    let shown = path.display();
+    let meta = std::fs::metadata(path).map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => fail(
+            Exit::ModelFile,
+            format!("model file {shown} does not exist; check -m/--model (or default_model)"),
+        ),
+        _ => fail(Exit::ModelFile, format!("cannot access model file {shown}: {e}")),
+    })?;
+    if meta.is_dir() {
+        return Err(fail(
+            Exit::ModelFile,
+            format!("model path {shown} is a directory; pass the .gguf file itself"),
+        ));
+    }
+    gguf::read(path).map_err(|e| {
+        let hint = match e.kind {
+            ErrorKind::Io => format!("cannot read model file {shown}: {}; check its permissions", e.detail),
+            ErrorKind::Empty => format!("model file {shown} is empty (0 bytes); download it again"),
+            ErrorKind::NotGguf => format!("{shown} is {}; inferno needs a GGUF model (.gguf)", lower_first(&e.detail)),
+            ErrorKind::Version => format!("model file {shown}: {}", e.detail),
+            ErrorKind::Truncated | ErrorKind::Malformed => {
+                format!("model file {shown} is damaged: {e}; download or convert it again")
+            }
+        };
+        fail(Exit::ModelFile, hint)
+    })
+}
+
+fn lower_first(s: &str) -> String {
+    let mut c = s.chars();
+    c.next().map_or_else(String::new, |f| f.to_lowercase().chain(c).collect())
+}
+
+pub fn context_options(s: &Settings) -> ContextOptions {
+    ContextOptions {
+        n_ctx: s.backend.context_size,
+        n_batch: s.backend.batch_size,
+        n_ubatch: s.backend.ubatch_size,
+        threads: s.backend.threads,
+        flash_attn: s.backend.flash_attn,
+    }
+}
+
+/// Load the model on a blocking thread, with a progress bar on a terminal.
+pub async fn load(
+    path: &Path,
+    settings: &Settings,
+    cancel: Arc<AtomicBool>,
+) -> anyhow::Result<Arc<LoadedModel>> {
+    let bar = progress_bar(path);
+    let opts = ModelOptions {
+        gpu_layers: settings.backend.gpu_layers,
+    };
+    let path = path.to_path_buf();
+    let progress = bar.clone();
+    let loaded = tokio::task::spawn_blocking(move || {
+        engine::load_model(&path, &opts, cancel, move |p| {
+            progress.set_position((p * 100.0) as u64);
+        })
+    })
+    .await?;
+    bar.finish_and_clear();
+    let model = loaded?;
+    if settings.backend.gpu_requested && model.offload.layers == 0 {
+        output::message(
+            "warning: GPU offload was requested but no GPU backend/device is available; running on the CPU",
+        );
+    }
+    Ok(Arc::new(model))
+}
+
+fn progress_bar(path: &Path) -> indicatif::ProgressBar {
+    if !output::stderr_is_styled() {
+        return indicatif::ProgressBar::hidden();
+    }
+    let name = path.file_name().map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned());
+    let bar = indicatif::ProgressBar::new(100);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("loading {msg} {wide_bar} {pos:>3}%")
+            .expect("static template")
+            .progress_chars("=> "),
+    );
+    bar.set_message(name);
+    bar
+}

@@ -1,0 +1,407 @@
+//! One inference: a context, prompt evaluation, and the sampling loop.
+//!
+//! Timing definitions (all wall clock, measured here, never derived from estimates):
+//! - `prompt_ms`: evaluating the prompt tokens (all `batch_size` chunks) until their logits
+//!   are ready.
+//! - `ttft_ms`: from the start of prompt evaluation to the first generated token's text.
+//! - `gen_ms`: from the end of prompt evaluation to the end of the last step; each generated
+//!   token costs one sampling step and one decode, as in llama.cpp's own loop, so
+//!   `gen_tps = gen_tokens / gen_ms` is comparable with llama.cpp's eval rate.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
+
+use llama_cpp_2::context::LlamaContext;
+use llama_cpp_2::llama_batch::LlamaBatch;
+use llama_cpp_2::sampling::LlamaSampler;
+use llama_cpp_2::token::LlamaToken;
+use tokio::sync::mpsc;
+
+use super::logs::Buffer;
+use super::text::{StopFilter, Utf8Stream};
+use super::chat::Message;
+use super::{ContextOptions, LoadedModel, new_context};
+use crate::config::SamplingSettings;
+use crate::error::{Exit, fail};
+
+/// Why generation ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StopReason {
+    /// The model produced an end-of-generation token.
+    Eog,
+    MaxTokens,
+    StopSequence,
+    /// The context has no room for another token.
+    ContextFull,
+    /// Ctrl-C, or the reader of the output went away.
+    Interrupted,
+}
+
+/// What the generating thread sends to the async side.
+#[derive(Debug)]
+pub enum Event {
+    /// Text ready to print (complete UTF-8, never part of a stop sequence).
+    Text(String),
+    /// A chat turn ended (interactive sessions; single runs return their stats instead).
+    TurnEnd(anyhow::Result<GenerationStats>),
+}
+
+/// Commands for a chat session's worker thread.
+#[derive(Debug)]
+pub enum ChatCommand {
+    /// Generate a reply to this conversation (the cache keeps what it shares with the last).
+    Turn(GenerateRequest),
+    /// Forget the conversation.
+    Clear,
+}
+
+/// What to generate from.
+#[derive(Debug, Clone)]
+pub enum Prompt {
+    /// Raw completion: the text continues as is (BOS added when the model wants one).
+    Raw(String),
+    /// Messages rendered through the model's chat template; the reply is generated.
+    Chat(Vec<Message>),
+}
+
+/// One generation request.
+#[derive(Debug, Clone)]
+pub struct GenerateRequest {
+    pub prompt: Prompt,
+    pub max_tokens: Option<u32>,
+    pub sampling: SamplingSettings,
+    /// The seed actually used (a random one when the settings have none).
+    pub seed: u32,
+    pub stop: Vec<String>,
+}
+
+/// Measured figures of one generation.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct GenerationStats {
+    pub prompt_tokens: usize,
+    pub prompt_ms: f64,
+    pub ttft_ms: Option<f64>,
+    pub gen_tokens: usize,
+    pub gen_ms: f64,
+    pub stop_reason: StopReason,
+    pub n_ctx: u32,
+    /// KV cache and compute buffers of this context.
+    pub context_buffers: Vec<Buffer>,
+}
+
+/// A context plus the position of the next token.
+pub struct Inference<'m> {
+    pub model: &'m LoadedModel,
+    pub ctx: LlamaContext<'m>,
+    batch: LlamaBatch<'static>,
+    n_batch: usize,
+    /// The tokens in the KV cache, in order (position = index).
+    kv: Vec<LlamaToken>,
+    /// Index in the last batch whose logits are ready for sampling.
+    logits_index: i32,
+    pub buffers: Vec<Buffer>,
+}
+
+impl<'m> Inference<'m> {
+    pub fn new(model: &'m LoadedModel, opts: &ContextOptions) -> anyhow::Result<Self> {
+        let (ctx, buffers) = new_context(model, opts)?;
+        let n_batch = ctx.n_batch() as usize;
+        Ok(Inference {
+            model,
+            ctx,
+            batch: LlamaBatch::new(n_batch, 1),
+            n_batch,
+            kv: Vec::new(),
+            logits_index: -1,
+            buffers,
+        })
+    }
+
+    pub fn n_ctx(&self) -> usize {
+        self.ctx.n_ctx() as usize
+    }
+
+    /// The tokens of a prompt (see [`LoadedModel::tokenize`]).
+    pub fn tokenize(&self, prompt: &Prompt) -> anyhow::Result<Vec<LlamaToken>> {
+        self.model.tokenize(prompt)
+    }
+
+    /// Tokens in the KV cache.
+    pub fn n_past(&self) -> usize {
+        self.kv.len()
+    }
+
+    /// Forget everything in the KV cache.
+    pub fn clear(&mut self) {
+        self.ctx.clear_kv_cache();
+        self.kv.clear();
+        self.logits_index = -1;
+    }
+
+    /// Make the cache hold exactly `target` with fresh logits for its last token, evaluating
+    /// only what differs from what is cached (a chat turn re-uses the whole conversation so
+    /// far). Returns how many tokens were evaluated.
+    pub fn sync(&mut self, target: &[LlamaToken], cancel: &AtomicBool) -> anyhow::Result<usize> {
+        let common = self.kv.iter().zip(target).take_while(|(a, b)| a == b).count();
+        // At least the last token is evaluated again, so its logits are current.
+        let keep = common.min(target.len().saturating_sub(1));
+        if keep < self.kv.len() {
+            let trimmed = self.ctx.kv_cache_seq_rm(0, Some(keep as u32), None).is_ok();
+            if trimmed {
+                self.kv.truncate(keep);
+            } else {
+                // Some caches (sliding-window, recurrent) cannot drop a suffix: start over.
+                self.clear();
+            }
+        }
+        let start = self.kv.len();
+        self.eval(&target[start..], cancel)?;
+        Ok(target.len() - start)
+    }
+
+    /// Evaluate `tokens` after what is already in the cache, in chunks of `batch_size`; logits
+    /// are kept for the last token only. Checks `cancel` between chunks.
+    pub fn eval(&mut self, tokens: &[LlamaToken], cancel: &AtomicBool) -> anyhow::Result<()> {
+        let free = self.n_ctx() - self.n_past();
+        if tokens.len() > free {
+            return Err(fail(
+                Exit::Prompt,
+                format!(
+                    "the input is {} tokens but the context has room for {free} of its {}; raise -c/--context-size (backend_config.context_size)",
+                    tokens.len(),
+                    self.n_ctx()
+                ),
+            ));
+        }
+        for (chunk_no, chunk) in tokens.chunks(self.n_batch).enumerate() {
+            if cancel.load(Ordering::Relaxed) {
+                return Err(fail(Exit::Interrupted, "interrupted"));
+            }
+            let last_chunk = (chunk_no + 1) * self.n_batch >= tokens.len();
+            self.batch.clear();
+            for (i, &tok) in chunk.iter().enumerate() {
+                let logits = last_chunk && i + 1 == chunk.len();
+                self.batch.add(tok, (self.kv.len() + i) as i32, &[0], logits)?;
+            }
+            self.ctx
+                .decode(&mut self.batch)
+                .map_err(|e| fail(Exit::Inference, format!("llama.cpp failed to evaluate the prompt: {e}")))?;
+            self.kv.extend_from_slice(chunk);
+            self.logits_index = chunk.len() as i32 - 1;
+        }
+        Ok(())
+    }
+
+    /// Sample the next token from the last evaluated logits.
+    pub fn sample(&mut self, sampler: &mut LlamaSampler) -> LlamaToken {
+        sampler.sample(&self.ctx, self.logits_index)
+    }
+
+    /// Put one generated token into the cache so its logits can be sampled next.
+    pub fn push(&mut self, token: LlamaToken) -> anyhow::Result<()> {
+        self.batch.clear();
+        self.batch.add(token, self.kv.len() as i32, &[0], true)?;
+        self.ctx
+            .decode(&mut self.batch)
+            .map_err(|e| fail(Exit::Inference, format!("llama.cpp failed to decode: {e}")))?;
+        self.kv.push(token);
+        self.logits_index = 0;
+        Ok(())
+    }
+
+    /// The sampler chain for `s`: llama.cpp's default order (penalties, top-k, top-p, min-p,
+    /// temperature, then a seeded draw), or plain argmax when the temperature is 0.
+    pub fn sampler(&self, s: &SamplingSettings, seed: u32) -> LlamaSampler {
+        let mut chain = Vec::new();
+        if s.repeat_penalty != 1.0 && s.repeat_last_n != 0 {
+            let last_n = if s.repeat_last_n < 0 { self.n_ctx() as i32 } else { s.repeat_last_n };
+            chain.push(LlamaSampler::penalties(self.model.model.n_vocab(), last_n, s.repeat_penalty, 0.0, 0.0));
+        }
+        if s.temp == 0.0 {
+            chain.push(LlamaSampler::greedy());
+        } else {
+            if s.top_k > 0 {
+                chain.push(LlamaSampler::top_k(s.top_k));
+            }
+            chain.push(LlamaSampler::top_p(s.top_p, 1));
+            chain.push(LlamaSampler::min_p(s.min_p, 1));
+            chain.push(LlamaSampler::temp(s.temp));
+            chain.push(LlamaSampler::dist(seed));
+        }
+        LlamaSampler::chain_simple(chain)
+    }
+
+    /// Generate after the evaluated prompt until a stop condition. `emit` receives printable
+    /// text and returns false when nobody wants more (output closed).
+    pub fn generate(
+        &mut self,
+        req: &GenerateRequest,
+        sampler: &mut LlamaSampler,
+        cancel: &AtomicBool,
+        started: Instant,
+        mut emit: impl FnMut(String) -> bool,
+    ) -> anyhow::Result<Generated> {
+        let vocab = self.model.model.vocab();
+        let mut utf8 = Utf8Stream::default();
+        let mut stops = StopFilter::new(req.stop.clone());
+        let mut tokens = Vec::new();
+        let mut ttft_ms = None;
+        let gen_start = Instant::now();
+        let reason = loop {
+            if cancel.load(Ordering::Relaxed) {
+                break StopReason::Interrupted;
+            }
+            if req.max_tokens.is_some_and(|max| tokens.len() >= max as usize) {
+                break StopReason::MaxTokens;
+            }
+            let token = self.sample(sampler);
+            if vocab.is_eog(token) {
+                break StopReason::Eog;
+            }
+            tokens.push(token);
+            let piece = vocab.token_to_piece(token, false, None);
+            let filtered = stops.push(&utf8.push(&piece));
+            if ttft_ms.is_none() {
+                ttft_ms = Some(started.elapsed().as_secs_f64() * 1e3);
+            }
+            if !filtered.text.is_empty() && !emit(filtered.text) {
+                break StopReason::Interrupted;
+            }
+            if filtered.stopped {
+                break StopReason::StopSequence;
+            }
+            if self.n_past() >= self.n_ctx() {
+                break StopReason::ContextFull;
+            }
+            self.push(token)?;
+        };
+        let gen_ms = gen_start.elapsed().as_secs_f64() * 1e3;
+        if reason != StopReason::StopSequence {
+            let rest = utf8.finish();
+            let tail = stops.push(&rest);
+            let mut last = tail.text;
+            if !tail.stopped {
+                last.push_str(&stops.finish());
+            }
+            if !last.is_empty() {
+                emit(last);
+            }
+        }
+        Ok(Generated {
+            tokens,
+            reason,
+            ttft_ms,
+            gen_ms,
+        })
+    }
+}
+
+/// The outcome of [`Inference::generate`].
+#[derive(Debug)]
+pub struct Generated {
+    pub tokens: Vec<LlamaToken>,
+    pub reason: StopReason,
+    pub ttft_ms: Option<f64>,
+    pub gen_ms: f64,
+}
+
+/// One complete generation on a fresh context, sending text over `tx` as it is produced.
+/// Runs on a blocking thread (`spawn_blocking`).
+pub fn generate(
+    model: Arc<LoadedModel>,
+    ctx_opts: &ContextOptions,
+    req: &GenerateRequest,
+    tx: mpsc::Sender<Event>,
+    cancel: &AtomicBool,
+) -> anyhow::Result<GenerationStats> {
+    let mut inf = Inference::new(&model, ctx_opts)?;
+    inf.turn(req, cancel, |text| tx.blocking_send(Event::Text(text)).is_ok())
+}
+
+/// A chat session: one context kept across turns, driven by commands, on a blocking thread.
+/// Ends when the command sender is dropped.
+pub fn chat_worker(
+    model: Arc<LoadedModel>,
+    ctx_opts: &ContextOptions,
+    mut commands: mpsc::UnboundedReceiver<ChatCommand>,
+    tx: mpsc::Sender<Event>,
+    cancel: &AtomicBool,
+) -> anyhow::Result<()> {
+    let mut inf = Inference::new(&model, ctx_opts)?;
+    while let Some(cmd) = commands.blocking_recv() {
+        match cmd {
+            ChatCommand::Clear => inf.clear(),
+            ChatCommand::Turn(req) => {
+                let result = inf.turn(&req, cancel, |text| tx.blocking_send(Event::Text(text)).is_ok());
+                if tx.blocking_send(Event::TurnEnd(result)).is_err() {
+                    break;
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+impl LoadedModel {
+    /// The tokens of a prompt, parsing special tokens as llama.cpp's CLI does. BOS is added
+    /// when the model wants one, unless a chat template already wrote it.
+    pub fn tokenize(&self, prompt: &Prompt) -> anyhow::Result<Vec<LlamaToken>> {
+        let vocab = self.model.vocab();
+        let text = match prompt {
+            Prompt::Raw(text) => text.clone(),
+            Prompt::Chat(messages) => {
+                let format = self
+                    .chat
+                    .as_ref()
+                    .ok_or_else(|| fail(Exit::Prompt, "this model has no chat template; use --raw"))?;
+                format.render(&self.model, messages, true)?
+            }
+        };
+        let bos = String::from_utf8_lossy(&vocab.token_to_piece(vocab.bos(), true, None)).into_owned();
+        let template_wrote_bos = matches!(prompt, Prompt::Chat(_)) && !bos.is_empty() && text.starts_with(&bos);
+        Ok(vocab.tokenize(text.as_bytes(), !template_wrote_bos, true))
+    }
+}
+
+impl Inference<'_> {
+    /// Evaluate the request's prompt (re-using what the cache already holds) and generate.
+    pub fn turn(
+        &mut self,
+        req: &GenerateRequest,
+        cancel: &AtomicBool,
+        emit: impl FnMut(String) -> bool,
+    ) -> anyhow::Result<GenerationStats> {
+        let started = Instant::now();
+        let prompt = self.tokenize(&req.prompt)?;
+        if prompt.is_empty() {
+            return Err(fail(Exit::Prompt, "the prompt is empty after tokenization"));
+        }
+        if prompt.len() >= self.n_ctx() {
+            return Err(fail(
+                Exit::Prompt,
+                format!(
+                    "the prompt is {} tokens but the context holds {} (and needs room to generate); raise -c/--context-size (backend_config.context_size)",
+                    prompt.len(),
+                    self.n_ctx()
+                ),
+            ));
+        }
+        let evaluated = self.sync(&prompt, cancel)?;
+        let prompt_ms = started.elapsed().as_secs_f64() * 1e3;
+        let mut sampler = self.sampler(&req.sampling, req.seed);
+        sampler.accept_many(&prompt);
+        let out = self.generate(req, &mut sampler, cancel, started, emit)?;
+        Ok(GenerationStats {
+            prompt_tokens: evaluated,
+            prompt_ms,
+            ttft_ms: out.ttft_ms,
+            gen_tokens: out.tokens.len(),
+            gen_ms: out.gen_ms,
+            stop_reason: out.reason,
+            n_ctx: self.n_ctx() as u32,
+            context_buffers: self.buffers.clone(),
+        })
+    }
+}

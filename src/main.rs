@@ -1,0 +1,82 @@
+//! inferno: run GGUF language models locally through llama.cpp.
+//!
+//! `main` parses the command line, sets up logging, dispatches to a subcommand and turns the
+//! outcome into an exit code. Errors are printed as one line on stderr; never a backtrace.
+
+mod cli;
+mod commands;
+mod config;
+mod engine;
+mod error;
+mod gguf;
+mod output;
+mod report;
+mod signals;
+
+use clap::Parser;
+
+use cli::{Cli, Command};
+use commands::Global;
+use error::exit_of;
+
+fn main() {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            // --help and --version print to stdout and succeed; usage errors exit 2.
+            let _ = e.print();
+            std::process::exit(if e.use_stderr() { error::Exit::Usage.code() } else { 0 });
+        }
+    };
+    init_tracing(cli.verbose);
+    let global = Global {
+        config: cli.config.clone(),
+        verbose: cli.verbose,
+    };
+    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            output::message(&format!("cannot start the async runtime: {e}"));
+            std::process::exit(error::Exit::Internal.code());
+        }
+    };
+    let result = runtime.block_on(async {
+        match cli.command {
+            Command::Run(args) => commands::run::run(args, &global).await,
+        }
+    });
+    let code = match result {
+        Ok(()) => 0,
+        Err(e) => {
+            let message = format!("{e:#}");
+            if !message.is_empty() {
+                output::message(&message);
+            }
+            exit_of(&e).code()
+        }
+    };
+    // Exit without dropping the runtime: every blocking task has finished by now, and waiting
+    // for the runtime's idle threads would only add latency.
+    std::process::exit(code);
+}
+
+/// Our diagnostics and llama.cpp's log go through tracing to stderr. Default: only our
+/// warnings; `-v` adds llama.cpp's log; `-vv` debug detail; `RUST_LOG` overrides all.
+fn init_tracing(verbose: u8) {
+    use tracing_subscriber::EnvFilter;
+    let default = match verbose {
+        0 => "warn,llama_cpp=off,llama_cpp_2=off",
+        1 => "info,llama_cpp=info",
+        _ => "debug",
+    };
+    let filter = match std::env::var("RUST_LOG") {
+        Ok(v) if !v.is_empty() => EnvFilter::try_new(v).unwrap_or_else(|_| EnvFilter::new(default)),
+        _ => EnvFilter::new(default),
+    };
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(output::stderr_is_styled())
+        .without_time()
+        .init();
+}

@@ -1,0 +1,137 @@
+//! Helpers shared by the integration tests: they run the real `inferno` binary on the real
+//! test models (fetched by test_models/fetch.sh; a missing model fails the test, it is never
+//! skipped).
+#![allow(dead_code)] // each test binary uses a different subset
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+pub const GEMMA: &str = "gemma-3-270m-q4_k_m.gguf";
+pub const QWEN: &str = "qwen2.5-coder-0.5b-instruct-q4_k_m.gguf";
+
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+pub fn model(name: &str) -> PathBuf {
+    let p = root().join("test_models").join(name);
+    assert!(
+        p.is_file(),
+        "{} is missing: run test_models/fetch.sh first",
+        p.display()
+    );
+    p
+}
+
+pub fn bin() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_inferno"))
+}
+
+/// A command for the binary with a clean environment: no INFERNO_* variables and no config
+/// files from the developer's machine (HOME and XDG_CONFIG_HOME point to an empty directory,
+/// the working directory is a fresh temporary one).
+pub struct Inferno {
+    pub cmd: Command,
+    _home: tempfile::TempDir,
+}
+
+impl Inferno {
+    pub fn new() -> Inferno {
+        let home = tempfile::tempdir().unwrap();
+        let mut cmd = Command::new(bin());
+        for (k, _) in std::env::vars() {
+            if k.starts_with("INFERNO_") || k == "RUST_LOG" || k == "NO_COLOR" {
+                cmd.env_remove(k);
+            }
+        }
+        cmd.env("HOME", home.path())
+            .env("XDG_CONFIG_HOME", home.path().join("config"))
+            .current_dir(home.path())
+            .stdin(Stdio::null());
+        Inferno { cmd, _home: home }
+    }
+
+    pub fn dir(&self) -> &Path {
+        self._home.path()
+    }
+
+    pub fn args<I, S>(mut self, args: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<std::ffi::OsStr>,
+    {
+        self.cmd.args(args);
+        self
+    }
+
+    pub fn env(mut self, k: &str, v: &str) -> Self {
+        self.cmd.env(k, v);
+        self
+    }
+
+    pub fn run(mut self) -> Run {
+        Run(self.cmd.output().expect("inferno runs"))
+    }
+
+    /// Run with `input` on stdin.
+    pub fn run_stdin(mut self, input: &[u8]) -> Run {
+        use std::io::Write;
+        self.cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+        let mut child = self.cmd.spawn().expect("inferno starts");
+        let mut stdin = child.stdin.take().unwrap();
+        let input = input.to_vec();
+        let writer = std::thread::spawn(move || {
+            let _ = stdin.write_all(&input);
+        });
+        let out = child.wait_with_output().unwrap();
+        writer.join().unwrap();
+        Run(out)
+    }
+}
+
+pub struct Run(pub Output);
+
+impl Run {
+    pub fn code(&self) -> i32 {
+        self.0.status.code().unwrap_or(-1)
+    }
+    pub fn stdout(&self) -> String {
+        String::from_utf8(self.0.stdout.clone()).expect("stdout is UTF-8")
+    }
+    pub fn stderr(&self) -> String {
+        String::from_utf8_lossy(&self.0.stderr).into_owned()
+    }
+    /// Assert success and return stdout.
+    pub fn ok(&self) -> String {
+        assert_eq!(self.code(), 0, "exit code; stderr:\n{}", self.stderr());
+        self.stdout()
+    }
+    /// Assert exit code `code`, a one-line message containing `needle`, nothing on stdout.
+    pub fn fails(&self, code: i32, needle: &str) -> &Self {
+        let err = self.stderr();
+        assert_eq!(self.code(), code, "exit code; stderr:\n{err}");
+        assert!(err.contains(needle), "stderr should mention {needle:?}:\n{err}");
+        assert_eq!(err.trim_end().lines().count(), 1, "one line of error:\n{err}");
+        assert!(!err.contains("panicked") && !err.contains("RUST_BACKTRACE"), "{err}");
+        assert!(self.0.stdout.is_empty(), "nothing on stdout");
+        self
+    }
+}
+
+/// Greedy, 2 threads: the settings the golden texts were produced with.
+pub fn greedy(model_name: &str, prompt: &str, n: u32) -> Inferno {
+    Inferno::new().args([
+        "run",
+        "-m",
+        model(model_name).to_str().unwrap(),
+        "--raw",
+        "--temp",
+        "0",
+        "-t",
+        "2",
+        "-n",
+        &n.to_string(),
+        "-p",
+        prompt,
+    ])
+}
