@@ -31,6 +31,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Generate text from a prompt (argument, file or stdin)
+    #[command(allow_negative_numbers = true)]
     Run(RunArgs),
 }
 

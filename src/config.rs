@@ -194,7 +194,10 @@ pub fn resolve(
             if !p.exists() {
                 return Err(fail(
                     Exit::Config,
-                    format!("config file {} does not exist; fix --config/INFERNO_CONFIG", p.display()),
+                    format!(
+                        "config file {} does not exist; fix --config/INFERNO_CONFIG",
+                        p.display()
+                    ),
                 ));
             }
             Some(p.clone())
@@ -214,10 +217,16 @@ pub fn resolve(
 /// Parse one TOML file strictly. Relative `default_model` paths are relative to the file.
 pub fn parse_file(path: &Path) -> anyhow::Result<Layer> {
     let text = std::fs::read_to_string(path).map_err(|e| {
-        fail(Exit::Config, format!("cannot read config file {}: {e}", path.display()))
+        fail(
+            Exit::Config,
+            format!("cannot read config file {}: {e}", path.display()),
+        )
     })?;
     let mut layer = parse_str(&text).map_err(|msg| {
-        fail(Exit::Config, format!("invalid config file {}: {msg}", path.display()))
+        fail(
+            Exit::Config,
+            format!("invalid config file {}: {msg}", path.display()),
+        )
     })?;
     if let (Some(m), Some(dir)) = (&layer.default_model, path.parent())
         && m.is_relative()
@@ -230,7 +239,14 @@ pub fn parse_file(path: &Path) -> anyhow::Result<Layer> {
 /// Parse TOML text; the error is one line: "line L, column C: message".
 pub fn parse_str(text: &str) -> Result<Layer, String> {
     toml::from_str::<Layer>(text).map_err(|e| {
-        let msg = e.message().trim().to_string();
+        // toml's messages can span lines; errors are one line.
+        let msg = e
+            .message()
+            .trim()
+            .lines()
+            .map(str::trim)
+            .collect::<Vec<_>>()
+            .join("; ");
         match e.span() {
             Some(span) => {
                 let (line, col) = line_col(text, span.start);
@@ -279,14 +295,24 @@ pub fn from_env(env: &[(String, String)]) -> anyhow::Result<Layer> {
             continue;
         }
         let Some(&(_, key)) = ENV_KEYS.iter().find(|(n, _)| n == name) else {
-            let known: Vec<&str> = ENV_KEYS.iter().map(|(n, _)| *n).chain(ENV_OTHER.iter().copied()).collect();
+            let known: Vec<&str> = ENV_KEYS
+                .iter()
+                .map(|(n, _)| *n)
+                .chain(ENV_OTHER.iter().copied())
+                .collect();
             return Err(fail(
                 Exit::Config,
-                format!("unknown environment variable {name}; known ones are {}", known.join(", ")),
+                format!(
+                    "unknown environment variable {name}; known ones are {}",
+                    known.join(", ")
+                ),
             ));
         };
         let bad = |why: String| {
-            fail(Exit::Config, format!("environment variable {name}={value:?}: {why}"))
+            fail(
+                Exit::Config,
+                format!("environment variable {name}={value:?}: {why}"),
+            )
         };
         let b = layer.backend_config.get_or_insert_with(Default::default);
         let s = layer.sampling.get_or_insert_with(Default::default);
@@ -332,14 +358,16 @@ impl Layer {
     pub fn overlay(self, higher: Layer) -> Layer {
         Layer {
             default_model: higher.default_model.or(self.default_model),
-            backend_config: merge_opt(self.backend_config, higher.backend_config, |lo, hi| BackendLayer {
-                gpu_enabled: hi.gpu_enabled.or(lo.gpu_enabled),
-                gpu_layers: hi.gpu_layers.or(lo.gpu_layers),
-                context_size: hi.context_size.or(lo.context_size),
-                batch_size: hi.batch_size.or(lo.batch_size),
-                ubatch_size: hi.ubatch_size.or(lo.ubatch_size),
-                threads: hi.threads.or(lo.threads),
-                flash_attn: hi.flash_attn.or(lo.flash_attn),
+            backend_config: merge_opt(self.backend_config, higher.backend_config, |lo, hi| {
+                BackendLayer {
+                    gpu_enabled: hi.gpu_enabled.or(lo.gpu_enabled),
+                    gpu_layers: hi.gpu_layers.or(lo.gpu_layers),
+                    context_size: hi.context_size.or(lo.context_size),
+                    batch_size: hi.batch_size.or(lo.batch_size),
+                    ubatch_size: hi.ubatch_size.or(lo.ubatch_size),
+                    threads: hi.threads.or(lo.threads),
+                    flash_attn: hi.flash_attn.or(lo.flash_attn),
+                }
             }),
             sampling: merge_opt(self.sampling, higher.sampling, |lo, hi| SamplingLayer {
                 temp: hi.temp.or(lo.temp),
@@ -366,11 +394,17 @@ pub fn default_threads() -> u32 {
     u32::try_from(num_cpus::get_physical().max(1)).unwrap_or(1)
 }
 
-fn finish(layer: Layer, gpu_layers_flag: Option<u32>, sources: Vec<PathBuf>) -> anyhow::Result<Settings> {
+fn finish(
+    layer: Layer,
+    gpu_layers_flag: Option<u32>,
+    sources: Vec<PathBuf>,
+) -> anyhow::Result<Settings> {
     let b = layer.backend_config.unwrap_or_default();
     let s = layer.sampling.unwrap_or_default();
     let d = SamplingSettings::default();
-    let gpu_enabled = b.gpu_enabled.unwrap_or(BUILD_HAS_GPU || cfg!(feature = "dynamic-backends"));
+    let gpu_enabled = b
+        .gpu_enabled
+        .unwrap_or(BUILD_HAS_GPU || cfg!(feature = "dynamic-backends"));
     // An explicit --gpu-layers on the command line wins over gpu_enabled from any layer.
     let gpu_layers = match gpu_layers_flag {
         Some(n) => n,
@@ -412,41 +446,86 @@ fn validate(s: &Settings) -> anyhow::Result<()> {
     let b = &s.backend;
     let p = &s.sampling;
     let bad = |flag: &str, key: &str, why: String| {
-        Err(fail(Exit::Usage, format!("invalid {flag} (config key {key}): {why}")))
+        Err(fail(
+            Exit::Usage,
+            format!("invalid {flag} (config key {key}): {why}"),
+        ))
     };
     if b.context_size == 0 {
-        return bad("-c/--context-size", "backend_config.context_size", "must be at least 1".into());
+        return bad(
+            "-c/--context-size",
+            "backend_config.context_size",
+            "must be at least 1".into(),
+        );
     }
     if b.batch_size == 0 {
-        return bad("-b/--batch-size", "backend_config.batch_size", "must be at least 1".into());
+        return bad(
+            "-b/--batch-size",
+            "backend_config.batch_size",
+            "must be at least 1".into(),
+        );
     }
     if b.ubatch_size == 0 || b.ubatch_size > b.batch_size {
         return bad(
             "--ubatch-size",
             "backend_config.ubatch_size",
-            format!("{} must be between 1 and the batch size ({})", b.ubatch_size, b.batch_size),
+            format!(
+                "{} must be between 1 and the batch size ({})",
+                b.ubatch_size, b.batch_size
+            ),
         );
     }
     if b.threads == 0 || b.threads > 1024 {
-        return bad("-t/--threads", "backend_config.threads", format!("{} must be between 1 and 1024", b.threads));
+        return bad(
+            "-t/--threads",
+            "backend_config.threads",
+            format!("{} must be between 1 and 1024", b.threads),
+        );
     }
     if !p.temp.is_finite() || p.temp < 0.0 {
-        return bad("--temp", "sampling.temp", format!("{} must be 0 (greedy) or more", p.temp));
+        return bad(
+            "--temp",
+            "sampling.temp",
+            format!("{} must be 0 (greedy) or more", p.temp),
+        );
     }
     if !(0.0..=1.0).contains(&p.top_p) {
-        return bad("--top-p", "sampling.top_p", format!("{} must be between 0 and 1", p.top_p));
+        return bad(
+            "--top-p",
+            "sampling.top_p",
+            format!("{} must be between 0 and 1", p.top_p),
+        );
     }
     if !(0.0..=1.0).contains(&p.min_p) {
-        return bad("--min-p", "sampling.min_p", format!("{} must be between 0 and 1", p.min_p));
+        return bad(
+            "--min-p",
+            "sampling.min_p",
+            format!("{} must be between 0 and 1", p.min_p),
+        );
     }
     if p.top_k < 0 {
-        return bad("--top-k", "sampling.top_k", format!("{} must be 0 (off) or more", p.top_k));
+        return bad(
+            "--top-k",
+            "sampling.top_k",
+            format!("{} must be 0 (off) or more", p.top_k),
+        );
     }
     if !p.repeat_penalty.is_finite() || p.repeat_penalty <= 0.0 {
-        return bad("--repeat-penalty", "sampling.repeat_penalty", format!("{} must be above 0 (1 = off)", p.repeat_penalty));
+        return bad(
+            "--repeat-penalty",
+            "sampling.repeat_penalty",
+            format!("{} must be above 0 (1 = off)", p.repeat_penalty),
+        );
     }
     if p.repeat_last_n < -1 {
-        return bad("--repeat-last-n", "sampling.repeat_last_n", format!("{} must be -1 (whole context), 0 (off) or more", p.repeat_last_n));
+        return bad(
+            "--repeat-last-n",
+            "sampling.repeat_last_n",
+            format!(
+                "{} must be -1 (whole context), 0 (off) or more",
+                p.repeat_last_n
+            ),
+        );
     }
     Ok(())
 }
@@ -456,11 +535,18 @@ mod tests {
     use super::*;
 
     fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     fn no_files() -> Sources {
-        Sources { explicit: None, cwd: PathBuf::from("/nonexistent-dir"), user_dir: None }
+        Sources {
+            explicit: None,
+            cwd: PathBuf::from("/nonexistent-dir"),
+            user_dir: None,
+        }
     }
 
     #[test]
@@ -486,18 +572,41 @@ mod tests {
             "default_model = \"u.gguf\"\n[backend_config]\ncontext_size = 100\nbatch_size = 10\nthreads = 3\n[sampling]\ntop_k = 7\n",
         )
         .unwrap();
-        std::fs::write(dir.path().join(".inferno.toml"), "[backend_config]\ncontext_size = 200\nbatch_size = 20\n").unwrap();
-        let sources = Sources { explicit: None, cwd: dir.path().into(), user_dir: Some(user.clone()) };
+        std::fs::write(
+            dir.path().join(".inferno.toml"),
+            "[backend_config]\ncontext_size = 200\nbatch_size = 20\n",
+        )
+        .unwrap();
+        let sources = Sources {
+            explicit: None,
+            cwd: dir.path().into(),
+            user_dir: Some(user.clone()),
+        };
         let flags = Layer {
-            backend_config: Some(BackendLayer { context_size: Some(400), ..Default::default() }),
+            backend_config: Some(BackendLayer {
+                context_size: Some(400),
+                ..Default::default()
+            }),
             ..Default::default()
         };
-        let s = resolve(&sources, &env(&[("INFERNO_CONTEXT_SIZE", "300"), ("INFERNO_BATCH_SIZE", "30")]), flags).unwrap();
+        let s = resolve(
+            &sources,
+            &env(&[
+                ("INFERNO_CONTEXT_SIZE", "300"),
+                ("INFERNO_BATCH_SIZE", "30"),
+            ]),
+            flags,
+        )
+        .unwrap();
         assert_eq!(s.backend.context_size, 400, "flag wins");
         assert_eq!(s.backend.batch_size, 30, "env beats files");
         assert_eq!(s.backend.threads, 3, "user file beats default");
         assert_eq!(s.sampling.top_k, 7);
-        assert_eq!(s.model, Some(user.join("inferno/u.gguf")), "relative to its file");
+        assert_eq!(
+            s.model,
+            Some(user.join("inferno/u.gguf")),
+            "relative to its file"
+        );
         assert_eq!(s.sources.len(), 2);
     }
 
@@ -523,7 +632,12 @@ mod tests {
 
     #[test]
     fn validation_rejects_out_of_range() {
-        for (k, v) in [("INFERNO_TEMP", "-1"), ("INFERNO_TOP_P", "1.5"), ("INFERNO_THREADS", "0"), ("INFERNO_CONTEXT_SIZE", "0")] {
+        for (k, v) in [
+            ("INFERNO_TEMP", "-1"),
+            ("INFERNO_TOP_P", "1.5"),
+            ("INFERNO_THREADS", "0"),
+            ("INFERNO_CONTEXT_SIZE", "0"),
+        ] {
             let e = resolve(&no_files(), &env(&[(k, v)]), Layer::default()).unwrap_err();
             assert_eq!(crate::error::exit_of(&e), Exit::Usage, "{k}={v}: {e}");
         }
@@ -535,7 +649,10 @@ mod tests {
         let s = resolve(&no_files(), &off, Layer::default()).unwrap();
         assert_eq!(s.backend.gpu_layers, 0);
         let flags = Layer {
-            backend_config: Some(BackendLayer { gpu_layers: Some(5), ..Default::default() }),
+            backend_config: Some(BackendLayer {
+                gpu_layers: Some(5),
+                ..Default::default()
+            }),
             ..Default::default()
         };
         let s = resolve(&no_files(), &off, flags).unwrap();
@@ -549,7 +666,10 @@ mod tests {
 
     #[test]
     fn explicit_config_must_exist() {
-        let sources = Sources { explicit: Some("/nonexistent/x.toml".into()), ..no_files() };
+        let sources = Sources {
+            explicit: Some("/nonexistent/x.toml".into()),
+            ..no_files()
+        };
         let e = resolve(&sources, &[], Layer::default()).unwrap_err();
         assert_eq!(crate::error::exit_of(&e), Exit::Config);
         assert!(e.to_string().contains("/nonexistent/x.toml"));

@@ -54,8 +54,12 @@ impl fmt::Display for GgufError {
             ErrorKind::Io | ErrorKind::NotGguf | ErrorKind::Empty | ErrorKind::Version => {
                 f.write_str(&self.detail)
             }
-            ErrorKind::Truncated => write!(f, "truncated: {} (at byte {})", self.detail, self.offset),
-            ErrorKind::Malformed => write!(f, "malformed: {} (at byte {})", self.detail, self.offset),
+            ErrorKind::Truncated => {
+                write!(f, "truncated: {} (at byte {})", self.detail, self.offset)
+            }
+            ErrorKind::Malformed => {
+                write!(f, "malformed: {} (at byte {})", self.detail, self.offset)
+            }
         }
     }
 }
@@ -400,7 +404,10 @@ impl<R: Read> Parser<R> {
         if n > self.remaining() {
             return Err(self.err(
                 ErrorKind::Truncated,
-                format!("{what} needs {n} bytes but the file ends after {}", self.remaining()),
+                format!(
+                    "{what} needs {n} bytes but the file ends after {}",
+                    self.remaining()
+                ),
             ));
         }
         // n <= remaining bytes of a real file, so this allocation is bounded by the file size.
@@ -485,20 +492,33 @@ impl<R: Read> Parser<R> {
             ValueType::Bool => {
                 let b = self.array::<1>(&what())?[0];
                 if b > 1 {
-                    return Err(self.err(ErrorKind::Malformed, format!("{} is a bool of value {b}", what())));
+                    return Err(self.err(
+                        ErrorKind::Malformed,
+                        format!("{} is a bool of value {b}", what()),
+                    ));
                 }
                 Value::Bool(b == 1)
             }
             ValueType::String => Value::String(self.string(&what())?),
             ValueType::Array => {
                 if nested {
-                    return Err(self.err(ErrorKind::Malformed, format!("{} nests arrays, which ggml does not support", what())));
+                    return Err(self.err(
+                        ErrorKind::Malformed,
+                        format!("{} nests arrays, which ggml does not support", what()),
+                    ));
                 }
                 let raw = self.u32(&format!("element type of '{key}'"))?;
                 let elem = ValueType::from_u32(raw).ok_or_else(|| {
-                    self.err(ErrorKind::Malformed, format!("array '{key}' has unknown element type {raw}"))
+                    self.err(
+                        ErrorKind::Malformed,
+                        format!("array '{key}' has unknown element type {raw}"),
+                    )
                 })?;
-                let n = self.count(&format!("length of array '{key}'"), elem.min_size(), MAX_ARRAY_ELEMENTS)?;
+                let n = self.count(
+                    &format!("length of array '{key}'"),
+                    elem.min_size(),
+                    MAX_ARRAY_ELEMENTS,
+                )?;
                 let mut items = Vec::with_capacity(n as usize);
                 for _ in 0..n {
                     items.push(self.value(elem, key, true)?);
@@ -513,21 +533,37 @@ impl<R: Read> Parser<R> {
             return Err(self.err(ErrorKind::Empty, "the file is empty (0 bytes)"));
         }
         if self.len < 4 {
-            return Err(self.err(ErrorKind::NotGguf, format!("not a GGUF file: only {} bytes long", self.len)));
+            return Err(self.err(
+                ErrorKind::NotGguf,
+                format!("not a GGUF file: only {} bytes long", self.len),
+            ));
         }
         let magic = self.array::<4>("magic")?;
         if &magic != MAGIC {
             return Err(GgufError {
                 kind: ErrorKind::NotGguf,
                 offset: 0,
-                detail: format!("not a GGUF file: it starts with {}, not \"GGUF\"", describe_magic(&magic)),
+                detail: format!(
+                    "not a GGUF file: it starts with {}, not \"GGUF\"",
+                    describe_magic(&magic)
+                ),
             });
         }
         let version = self.u32("version")?;
         match version {
             2 | 3 => {}
-            1 => return Err(self.err(ErrorKind::Version, "GGUF version 1 is no longer supported by llama.cpp; convert the model again")),
-            v => return Err(self.err(ErrorKind::Version, format!("unsupported GGUF version {v} (llama.cpp reads versions 2 and 3)"))),
+            1 => {
+                return Err(self.err(
+                    ErrorKind::Version,
+                    "GGUF version 1 is no longer supported by llama.cpp; convert the model again",
+                ));
+            }
+            v => {
+                return Err(self.err(
+                    ErrorKind::Version,
+                    format!("unsupported GGUF version {v} (llama.cpp reads versions 2 and 3)"),
+                ));
+            }
         }
         // Minimum bytes per entry: a tensor info is a name (8) + n_dims (4) + type (4) + offset
         // (8); a key/value pair is a key (8) + type (4) + a 1-byte value.
@@ -539,14 +575,26 @@ impl<R: Read> Parser<R> {
             let start = self.pos;
             let key = self.string(&format!("key of metadata entry {i}"))?;
             if key.is_empty() {
-                return Err(GgufError { kind: ErrorKind::Malformed, offset: start, detail: format!("metadata entry {i} has an empty key") });
+                return Err(GgufError {
+                    kind: ErrorKind::Malformed,
+                    offset: start,
+                    detail: format!("metadata entry {i} has an empty key"),
+                });
             }
             if metadata.iter().any(|(k, _)| *k == key) {
-                return Err(GgufError { kind: ErrorKind::Malformed, offset: start, detail: format!("duplicate metadata key '{key}'") });
+                return Err(GgufError {
+                    kind: ErrorKind::Malformed,
+                    offset: start,
+                    detail: format!("duplicate metadata key '{key}'"),
+                });
             }
             let raw = self.u32(&format!("type of '{key}'"))?;
-            let t = ValueType::from_u32(raw)
-                .ok_or_else(|| self.err(ErrorKind::Malformed, format!("'{key}' has unknown value type {raw}")))?;
+            let t = ValueType::from_u32(raw).ok_or_else(|| {
+                self.err(
+                    ErrorKind::Malformed,
+                    format!("'{key}' has unknown value type {raw}"),
+                )
+            })?;
             let v = self.value(t, &key, false)?;
             metadata.push((key, v));
         }
@@ -555,7 +603,10 @@ impl<R: Read> Parser<R> {
             None => DEFAULT_ALIGNMENT,
             Some((_, Value::U32(a))) if *a != 0 && a.is_power_of_two() => u64::from(*a),
             Some((_, v)) => {
-                return Err(self.err(ErrorKind::Malformed, format!("general.alignment must be a power-of-two u32, found {v}")));
+                return Err(self.err(
+                    ErrorKind::Malformed,
+                    format!("general.alignment must be a power-of-two u32, found {v}"),
+                ));
             }
         };
 
@@ -570,18 +621,33 @@ impl<R: Read> Parser<R> {
         let mut expected = 0u64;
         for t in &tensors {
             if t.offset != expected {
-                return Err(self.err(ErrorKind::Malformed, format!("tensor '{}' has data offset {}, expected {expected}", t.name, t.offset)));
+                return Err(self.err(
+                    ErrorKind::Malformed,
+                    format!(
+                        "tensor '{}' has data offset {}, expected {expected}",
+                        t.name, t.offset
+                    ),
+                ));
             }
             expected = t
                 .n_bytes
                 .checked_next_multiple_of(alignment)
                 .and_then(|padded| expected.checked_add(padded))
-                .ok_or_else(|| self.err(ErrorKind::Malformed, format!("tensor '{}' size overflows", t.name)))?;
+                .ok_or_else(|| {
+                    self.err(
+                        ErrorKind::Malformed,
+                        format!("tensor '{}' size overflows", t.name),
+                    )
+                })?;
         }
         let data_size = expected;
         // The last tensor needs its bytes, not its padding, to be present.
         let data_needed = tensors.last().map_or(0, |t| t.offset + t.n_bytes);
-        if n_tensors > 0 && data_offset.checked_add(data_needed).is_none_or(|end| end > self.len) {
+        if n_tensors > 0
+            && data_offset
+                .checked_add(data_needed)
+                .is_none_or(|end| end > self.len)
+        {
             return Err(GgufError {
                 kind: ErrorKind::Truncated,
                 offset: self.len,
@@ -605,41 +671,68 @@ impl<R: Read> Parser<R> {
     fn tensor_info(&mut self, i: u64, previous: &[TensorInfo]) -> Result<TensorInfo, GgufError> {
         let start = self.pos;
         let name = self.string(&format!("name of tensor {i}"))?;
-        let bad = |detail: String| GgufError { kind: ErrorKind::Malformed, offset: start, detail };
+        let bad = |detail: String| GgufError {
+            kind: ErrorKind::Malformed,
+            offset: start,
+            detail,
+        };
         if name.len() > MAX_TENSOR_NAME {
-            return Err(bad(format!("tensor name '{name}' is longer than {MAX_TENSOR_NAME} bytes")));
+            return Err(bad(format!(
+                "tensor name '{name}' is longer than {MAX_TENSOR_NAME} bytes"
+            )));
         }
         if previous.iter().any(|t| t.name == name) {
             return Err(bad(format!("duplicate tensor name '{name}'")));
         }
         let n_dims = self.u32(&format!("dimension count of '{name}'"))?;
         if n_dims > MAX_DIMS {
-            return Err(bad(format!("tensor '{name}' has {n_dims} dimensions; ggml allows at most {MAX_DIMS}")));
+            return Err(bad(format!(
+                "tensor '{name}' has {n_dims} dimensions; ggml allows at most {MAX_DIMS}"
+            )));
         }
         let mut dims = Vec::with_capacity(n_dims as usize);
         for _ in 0..n_dims {
             let d = self.u64(&format!("shape of '{name}'"))?;
             if d > i64::MAX as u64 {
-                return Err(bad(format!("tensor '{name}' has a dimension of {d} elements")));
+                return Err(bad(format!(
+                    "tensor '{name}' has a dimension of {d} elements"
+                )));
             }
             dims.push(d);
         }
         let ggml_type_id = self.u32(&format!("type of '{name}'"))?;
         let offset = self.u64(&format!("data offset of '{name}'"))?;
-        let (type_name, blck, type_size) = ggml_type(ggml_type_id)
-            .ok_or_else(|| bad(format!("tensor '{name}' has unknown or removed ggml type {ggml_type_id}")))?;
+        let (type_name, blck, type_size) = ggml_type(ggml_type_id).ok_or_else(|| {
+            bad(format!(
+                "tensor '{name}' has unknown or removed ggml type {ggml_type_id}"
+            ))
+        })?;
         let n_elements = dims
             .iter()
-            .try_fold(1u64, |acc, &d| acc.checked_mul(d).filter(|&n| n <= i64::MAX as u64))
-            .ok_or_else(|| bad(format!("tensor '{name}' has {dims:?} elements, which overflows")))?;
+            .try_fold(1u64, |acc, &d| {
+                acc.checked_mul(d).filter(|&n| n <= i64::MAX as u64)
+            })
+            .ok_or_else(|| {
+                bad(format!(
+                    "tensor '{name}' has {dims:?} elements, which overflows"
+                ))
+            })?;
         let row = dims.first().copied().unwrap_or(1);
         if row % blck != 0 {
-            return Err(bad(format!("tensor '{name}' of type {type_name} has rows of {row} elements, not a multiple of {blck}")));
+            return Err(bad(format!(
+                "tensor '{name}' of type {type_name} has rows of {row} elements, not a multiple of {blck}"
+            )));
         }
         let n_bytes = (n_elements / blck)
             .checked_mul(type_size)
             .ok_or_else(|| bad(format!("tensor '{name}' size in bytes overflows")))?;
-        Ok(TensorInfo { name, dims, ggml_type: ggml_type_id, offset, n_bytes })
+        Ok(TensorInfo {
+            name,
+            dims,
+            ggml_type: ggml_type_id,
+            offset,
+            n_bytes,
+        })
     }
 }
 

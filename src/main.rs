@@ -25,7 +25,11 @@ fn main() {
         Err(e) => {
             // --help and --version print to stdout and succeed; usage errors exit 2.
             let _ = e.print();
-            std::process::exit(if e.use_stderr() { error::Exit::Usage.code() } else { 0 });
+            std::process::exit(if e.use_stderr() {
+                error::Exit::Usage.code()
+            } else {
+                0
+            });
         }
     };
     init_tracing(cli.verbose);
@@ -33,7 +37,10 @@ fn main() {
         config: cli.config.clone(),
         verbose: cli.verbose,
     };
-    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             output::message(&format!("cannot start the async runtime: {e}"));

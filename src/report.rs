@@ -88,13 +88,17 @@ fn round2(x: f64) -> f64 {
 
 /// The `--verbose` block, in the spirit of `ollama run --verbose`.
 pub fn verbose_block(r: &RunReport) -> String {
-    let opt = |v: Option<f64>, unit: &str| v.map_or_else(|| "n/a".to_string(), |v| format!("{v:.2} {unit}"));
+    let opt = |v: Option<f64>, unit: &str| {
+        v.map_or_else(|| "n/a".to_string(), |v| format!("{v:.2} {unit}"))
+    };
     let mut lines = vec![
         format!("model:                {}", r.model),
         format!(
             "mode:                 {}{}",
             r.mode,
-            r.template.as_ref().map_or(String::new(), |t| format!(" (template {t})"))
+            r.template
+                .as_ref()
+                .map_or(String::new(), |t| format!(" (template {t})"))
         ),
         format!("load duration:        {:.2} ms", r.load_ms),
         format!("prompt eval count:    {} token(s)", r.prompt_tokens),
@@ -104,7 +108,10 @@ pub fn verbose_block(r: &RunReport) -> String {
         format!("eval count:           {} token(s)", r.gen_tokens),
         format!("eval duration:        {:.2} ms", r.gen_ms),
         format!("eval rate:            {}", opt(r.gen_tps, "tokens/s")),
-        format!("layers offloaded:     {}/{}", r.gpu_layers_offloaded, r.n_layers),
+        format!(
+            "layers offloaded:     {}/{}",
+            r.gpu_layers_offloaded, r.n_layers
+        ),
         format!("threads:              {}", r.threads),
         format!("context size:         {}", r.context_size),
         format!("seed:                 {}", r.seed),
@@ -145,20 +152,31 @@ mod tests {
             gen_ms: 200.0,
             stop_reason: StopReason::MaxTokens,
             n_ctx: 2048,
-            context_buffers: vec![Buffer { device: "CPU".into(), kind: BufferKind::Kv, bytes: 1 << 20 }],
+            context_buffers: vec![Buffer {
+                device: "CPU".into(),
+                kind: BufferKind::Kv,
+                bytes: 1 << 20,
+            }],
         }
     }
 
     #[test]
     fn report_rates_and_memory() {
-        let model_buffers = [Buffer { device: "CPU_Mapped".into(), kind: BufferKind::Model, bytes: 5 << 20 }];
+        let model_buffers = [Buffer {
+            device: "CPU_Mapped".into(),
+            kind: BufferKind::Model,
+            bytes: 5 << 20,
+        }];
         let facts = RunFacts {
             model: "m.gguf",
             chat: true,
             template: Some("chatml"),
             seed: 7,
             load_ms: 123.456,
-            offload: Offload { layers: 0, total: 25 },
+            offload: Offload {
+                layers: 0,
+                total: 25,
+            },
             model_buffers: &model_buffers,
             threads: 2,
             batch_size: 512,
@@ -173,7 +191,10 @@ mod tests {
         assert_eq!(json["stop_reason"], "max_tokens");
         assert_eq!(json["mode"], "chat");
         let block = verbose_block(&r);
-        assert!(block.contains("eval rate:            50.00 tokens/s"), "{block}");
+        assert!(
+            block.contains("eval rate:            50.00 tokens/s"),
+            "{block}"
+        );
         assert!(block.contains("layers offloaded:     0/25"));
     }
 

@@ -40,7 +40,8 @@ impl Interrupts {
 
     async fn listen(self) {
         #[cfg(unix)]
-        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+        let mut term =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
         loop {
             #[cfg(unix)]
             let kind = tokio::select! {
@@ -103,5 +104,9 @@ impl Interrupts {
 }
 
 fn exit_for(kind: u8) -> Exit {
-    if kind == TERM { Exit::Terminated } else { Exit::Interrupted }
+    if kind == TERM {
+        Exit::Terminated
+    } else {
+        Exit::Interrupted
+    }
 }

@@ -13,6 +13,7 @@ use std::sync::Arc;
 
 use rustyline::DefaultEditor;
 use rustyline::error::ReadlineError;
+use rustyline::history::History as _;
 use tokio::sync::mpsc;
 
 use super::context_options;
@@ -40,9 +41,15 @@ enum Input {
 }
 
 pub async fn interactive(s: &Session) -> anyhow::Result<()> {
-    let name = s.model.path.file_name().map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+    let name = s
+        .model
+        .path
+        .file_name()
+        .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
     if s.use_chat {
-        output::message(&format!("chatting with {name}. /help for commands, /bye or Ctrl-D to quit."));
+        output::message(&format!(
+            "chatting with {name}. /help for commands, /bye or Ctrl-D to quit."
+        ));
     } else {
         output::message(&format!(
             "{name} has no chat template (or --raw): each input is completed as raw text, without history. /bye or Ctrl-D to quit."
@@ -54,13 +61,15 @@ pub async fn interactive(s: &Session) -> anyhow::Result<()> {
     let (ev_tx, mut ev_rx) = mpsc::channel::<Event>(64);
     let cancel = s.interrupts.flag();
     let model = Arc::clone(&s.model);
-    let worker = tokio::task::spawn_blocking(move || engine::chat_worker(model, &ctx_opts, cmd_rx, ev_tx, &cancel));
+    let worker = tokio::task::spawn_blocking(move || {
+        engine::chat_worker(model, &ctx_opts, cmd_rx, ev_tx, &cancel)
+    });
 
-    let mut editor = Some(DefaultEditor::new().map_err(|e| fail(Exit::Internal, format!("cannot start line editing: {e}")))?);
+    let mut lines: Vec<String> = Vec::new();
     let mut history: Vec<Message> = Vec::new();
     let outcome = loop {
-        let (ed, input) = read_input(editor.take().expect("editor returned after each read")).await?;
-        editor = Some(ed);
+        let (kept, input) = read_input(lines).await?;
+        lines = kept;
         let text = match input {
             Input::Eof => break Ok(()),
             Input::Interrupted => break Err(fail(Exit::Interrupted, "")),
@@ -109,7 +118,9 @@ pub async fn interactive(s: &Session) -> anyhow::Result<()> {
             match ev_rx.recv().await {
                 Some(Event::Text(piece)) => {
                     if output::stdout(&piece)? == Written::Closed {
-                        s.interrupts.flag().store(true, std::sync::atomic::Ordering::SeqCst);
+                        s.interrupts
+                            .flag()
+                            .store(true, std::sync::atomic::Ordering::SeqCst);
                     }
                     reply.push_str(&piece);
                 }
@@ -125,7 +136,9 @@ pub async fn interactive(s: &Session) -> anyhow::Result<()> {
                     history.push(Message::new(Role::Assistant, reply));
                 }
                 if stats.stop_reason == StopReason::ContextFull {
-                    output::message("context full: the reply was cut; the oldest turns will be dropped next time, or /clear");
+                    output::message(
+                        "context full: the reply was cut; the oldest turns will be dropped next time, or /clear",
+                    );
                 }
             }
             Err(e) if s.interrupts.is_set() => {
@@ -144,15 +157,26 @@ pub async fn interactive(s: &Session) -> anyhow::Result<()> {
     outcome
 }
 
-/// Read one input (several lines between `"""` markers) on a blocking thread.
-async fn read_input(mut editor: DefaultEditor) -> anyhow::Result<(DefaultEditor, Input)> {
+/// Read one input (several lines between `"""` markers) on a blocking thread, with the
+/// line history of the session.
+///
+/// The editor exists only while reading: rustyline replaces the SIGINT handler for the
+/// lifetime of an editor (and its signal-hook mode stalls on pasted text), so a long-lived
+/// editor would swallow the Ctrl-C meant to stop a reply.
+async fn read_input(history: Vec<String>) -> anyhow::Result<(Vec<String>, Input)> {
     tokio::task::spawn_blocking(move || {
-        let input = read_lines(&mut editor);
-        (editor, input)
+        let mut editor = DefaultEditor::new()
+            .map_err(|e| fail(Exit::Internal, format!("cannot start line editing: {e}")))?;
+        for line in &history {
+            let _ = editor.add_history_entry(line.as_str());
+        }
+        let input = read_lines(&mut editor)?;
+        let h = editor.history();
+        let history = (0..h.len()).map(|i| h[i].clone()).collect();
+        Ok((history, input))
     })
     .await
-    .map_err(|e| fail(Exit::Internal, format!("input thread failed: {e}")))
-    .and_then(|(editor, input)| Ok((editor, input?)))
+    .map_err(|e| fail(Exit::Internal, format!("input thread failed: {e}")))?
 }
 
 fn read_lines(editor: &mut DefaultEditor) -> anyhow::Result<Input> {
@@ -192,7 +216,10 @@ fn read_lines(editor: &mut DefaultEditor) -> anyhow::Result<Input> {
 }
 
 /// `Some(Ok(line))`, `Some(Err(Interrupted))` on Ctrl-C, `None` on Ctrl-D.
-fn readline(editor: &mut DefaultEditor, prompt: &str) -> anyhow::Result<Option<Result<String, Input>>> {
+fn readline(
+    editor: &mut DefaultEditor,
+    prompt: &str,
+) -> anyhow::Result<Option<Result<String, Input>>> {
     match editor.readline(prompt) {
         Ok(line) => Ok(Some(Ok(line))),
         Err(ReadlineError::Interrupted) => Ok(Some(Err(Input::Interrupted))),
@@ -216,7 +243,9 @@ fn fit_history(s: &Session, history: &mut Vec<Message>, input: &str) -> anyhow::
         if history.is_empty() {
             return Err(fail(
                 Exit::Prompt,
-                format!("this message is {tokens} tokens; with room for a reply it does not fit the {n_ctx}-token context (raise -c/--context-size)"),
+                format!(
+                    "this message is {tokens} tokens; with room for a reply it does not fit the {n_ctx}-token context (raise -c/--context-size)"
+                ),
             ));
         }
         // Drop a whole exchange (user + assistant) so roles keep alternating.

@@ -66,7 +66,10 @@ pub fn check_gguf(path: &Path) -> anyhow::Result<GgufFile> {
             Exit::ModelFile,
             format!("model file {shown} does not exist; check -m/--model (or default_model)"),
         ),
-        _ => fail(Exit::ModelFile, format!("cannot access model file {shown}: {e}")),
+        _ => fail(
+            Exit::ModelFile,
+            format!("cannot access model file {shown}: {e}"),
+        ),
     })?;
     if meta.is_dir() {
         return Err(fail(
@@ -76,9 +79,15 @@ pub fn check_gguf(path: &Path) -> anyhow::Result<GgufFile> {
     }
     gguf::read(path).map_err(|e| {
         let hint = match e.kind {
-            ErrorKind::Io => format!("cannot read model file {shown}: {}; check its permissions", e.detail),
+            ErrorKind::Io => format!(
+                "cannot read model file {shown}: {}; check its permissions",
+                e.detail
+            ),
             ErrorKind::Empty => format!("model file {shown} is empty (0 bytes); download it again"),
-            ErrorKind::NotGguf => format!("{shown} is {}; inferno needs a GGUF model (.gguf)", lower_first(&e.detail)),
+            ErrorKind::NotGguf => format!(
+                "{shown} is {}; inferno needs a GGUF model (.gguf)",
+                lower_first(&e.detail)
+            ),
             ErrorKind::Version => format!("model file {shown}: {}", e.detail),
             ErrorKind::Truncated | ErrorKind::Malformed => {
                 format!("model file {shown} is damaged: {e}; download or convert it again")
@@ -90,7 +99,8 @@ pub fn check_gguf(path: &Path) -> anyhow::Result<GgufFile> {
 
 fn lower_first(s: &str) -> String {
     let mut c = s.chars();
-    c.next().map_or_else(String::new, |f| f.to_lowercase().chain(c).collect())
+    c.next()
+        .map_or_else(String::new, |f| f.to_lowercase().chain(c).collect())
 }
 
 pub fn context_options(s: &Settings) -> ContextOptions {
@@ -135,7 +145,10 @@ fn progress_bar(path: &Path) -> indicatif::ProgressBar {
     if !output::stderr_is_styled() {
         return indicatif::ProgressBar::hidden();
     }
-    let name = path.file_name().map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned());
+    let name = path.file_name().map_or_else(
+        || path.display().to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    );
     let bar = indicatif::ProgressBar::new(100);
     bar.set_style(
         indicatif::ProgressStyle::with_template("loading {msg} {wide_bar} {pos:>3}%")

@@ -32,12 +32,20 @@ pub async fn run(args: RunArgs, global: &Global) -> anyhow::Result<()> {
     let settings = settings(global, flags)?;
     let (path, _header) = model_file(&settings)?;
     let max_tokens = max_tokens(args.max_tokens)?;
-    let interactive = args.prompt.is_none() && args.file.is_none() && std::io::stdin().is_terminal();
+    let interactive =
+        args.prompt.is_none() && args.file.is_none() && std::io::stdin().is_terminal();
     if interactive && args.json {
-        return Err(fail(Exit::Usage, "--json needs a prompt: pass -p TEXT, -f FILE or pipe stdin"));
+        return Err(fail(
+            Exit::Usage,
+            "--json needs a prompt: pass -p TEXT, -f FILE or pipe stdin",
+        ));
     }
     // Read the prompt before the (slow) load, so a bad prompt fails fast.
-    let text = if interactive { None } else { Some(read_prompt(&args)?) };
+    let text = if interactive {
+        None
+    } else {
+        Some(read_prompt(&args)?)
+    };
 
     let interrupts = Interrupts::install();
     let model = load(&path, &settings, interrupts.flag()).await?;
@@ -109,7 +117,12 @@ impl Session {
         RunFacts {
             model: self.model.path.to_str().unwrap_or("?"),
             chat: self.use_chat,
-            template: self.model.chat.as_ref().filter(|_| self.use_chat).and_then(|f| f.name.as_deref()),
+            template: self
+                .model
+                .chat
+                .as_ref()
+                .filter(|_| self.use_chat)
+                .and_then(|f| f.name.as_deref()),
             seed,
             load_ms: self.model.load_ms,
             offload: self.model.offload,
@@ -127,7 +140,9 @@ async fn single(s: &Session, text: String, json: bool, verbose: bool) -> anyhow:
     let (tx, mut rx) = mpsc::channel::<Event>(64);
     let cancel = s.interrupts.flag();
     let (model, task_req) = (Arc::clone(&s.model), req.clone());
-    let task = tokio::task::spawn_blocking(move || engine::generate(model, &ctx_opts, &task_req, tx, &cancel));
+    let task = tokio::task::spawn_blocking(move || {
+        engine::generate(model, &ctx_opts, &task_req, tx, &cancel)
+    });
 
     let mut collected = String::new();
     let mut closed = false;
@@ -213,7 +228,12 @@ fn read_stdin() -> anyhow::Result<String> {
     std::io::stdin()
         .lock()
         .read_to_end(&mut bytes)
-        .map_err(|e| fail(Exit::Prompt, format!("cannot read the prompt from stdin: {e}")))?;
+        .map_err(|e| {
+            fail(
+                Exit::Prompt,
+                format!("cannot read the prompt from stdin: {e}"),
+            )
+        })?;
     let text = String::from_utf8(bytes).map_err(|e| {
         fail(
             Exit::Prompt,
@@ -227,8 +247,12 @@ fn read_stdin() -> anyhow::Result<String> {
 }
 
 fn read_file(path: &Path) -> anyhow::Result<String> {
-    let bytes = std::fs::read(path)
-        .map_err(|e| fail(Exit::Prompt, format!("cannot read prompt file {} (-f): {e}", path.display())))?;
+    let bytes = std::fs::read(path).map_err(|e| {
+        fail(
+            Exit::Prompt,
+            format!("cannot read prompt file {} (-f): {e}", path.display()),
+        )
+    })?;
     String::from_utf8(bytes).map_err(|e| {
         fail(
             Exit::Prompt,

@@ -59,7 +59,12 @@ impl ChatFormat {
     pub fn from_model(model: &LlamaModel) -> Option<ChatFormat> {
         let template = model.chat_template(None).ok()?;
         let text = template.to_string().unwrap_or_default();
-        let first_line = text.lines().find(|l| !l.trim().is_empty()).unwrap_or("").trim().to_string();
+        let first_line = text
+            .lines()
+            .find(|l| !l.trim().is_empty())
+            .unwrap_or("")
+            .trim()
+            .to_string();
         let mut format = ChatFormat {
             template,
             name: None,
@@ -72,15 +77,30 @@ impl ChatFormat {
     }
 
     /// Render `messages`, ending with the assistant's turn header when `add_assistant`.
-    pub fn render(&self, model: &LlamaModel, messages: &[Message], add_assistant: bool) -> anyhow::Result<String> {
+    pub fn render(
+        &self,
+        model: &LlamaModel,
+        messages: &[Message],
+        add_assistant: bool,
+    ) -> anyhow::Result<String> {
         let msgs = messages
             .iter()
             .map(|m| LlamaChatMessage::new(m.role.as_str().to_string(), m.content.clone()))
             .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| fail(Exit::Prompt, format!("the prompt cannot be used in a chat message: {e}")))?;
+            .map_err(|e| {
+                fail(
+                    Exit::Prompt,
+                    format!("the prompt cannot be used in a chat message: {e}"),
+                )
+            })?;
         model
             .apply_chat_template(&self.template, &msgs, add_assistant)
-            .map_err(|e| fail(Exit::Prompt, format!("llama.cpp could not apply the model's chat template: {e}; use --raw")))
+            .map_err(|e| {
+                fail(
+                    Exit::Prompt,
+                    format!("llama.cpp could not apply the model's chat template: {e}; use --raw"),
+                )
+            })
     }
 
     fn detect_name(&self, model: &LlamaModel) -> Option<String> {
@@ -92,7 +112,9 @@ impl ChatFormat {
                 .and_then(|t| {
                     let msgs: Vec<_> = probe
                         .iter()
-                        .filter_map(|m| LlamaChatMessage::new(m.role.as_str().into(), m.content.clone()).ok())
+                        .filter_map(|m| {
+                            LlamaChatMessage::new(m.role.as_str().into(), m.content.clone()).ok()
+                        })
                         .collect();
                     model.apply_chat_template(&t, &msgs, true).ok()
                 })
@@ -116,7 +138,9 @@ pub fn builtin_template_names() -> Vec<String> {
     // to static strings.
     unsafe {
         let n = llama_cpp_sys_2::llama_chat_builtin_templates(std::ptr::null_mut(), 0);
-        let Ok(len) = usize::try_from(n) else { return Vec::new() };
+        let Ok(len) = usize::try_from(n) else {
+            return Vec::new();
+        };
         let mut ptrs: Vec<*const c_char> = vec![std::ptr::null(); len];
         llama_cpp_sys_2::llama_chat_builtin_templates(ptrs.as_mut_ptr(), len);
         ptrs.into_iter()

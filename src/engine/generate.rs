@@ -18,9 +18,9 @@ use llama_cpp_2::sampling::LlamaSampler;
 use llama_cpp_2::token::LlamaToken;
 use tokio::sync::mpsc;
 
+use super::chat::Message;
 use super::logs::Buffer;
 use super::text::{StopFilter, Utf8Stream};
-use super::chat::Message;
 use super::{ContextOptions, LoadedModel, new_context};
 use crate::config::SamplingSettings;
 use crate::error::{Exit, fail};
@@ -144,7 +144,12 @@ impl<'m> Inference<'m> {
     /// only what differs from what is cached (a chat turn re-uses the whole conversation so
     /// far). Returns how many tokens were evaluated.
     pub fn sync(&mut self, target: &[LlamaToken], cancel: &AtomicBool) -> anyhow::Result<usize> {
-        let common = self.kv.iter().zip(target).take_while(|(a, b)| a == b).count();
+        let common = self
+            .kv
+            .iter()
+            .zip(target)
+            .take_while(|(a, b)| a == b)
+            .count();
         // At least the last token is evaluated again, so its logits are current.
         let keep = common.min(target.len().saturating_sub(1));
         if keep < self.kv.len() {
@@ -183,11 +188,15 @@ impl<'m> Inference<'m> {
             self.batch.clear();
             for (i, &tok) in chunk.iter().enumerate() {
                 let logits = last_chunk && i + 1 == chunk.len();
-                self.batch.add(tok, (self.kv.len() + i) as i32, &[0], logits)?;
+                self.batch
+                    .add(tok, (self.kv.len() + i) as i32, &[0], logits)?;
             }
-            self.ctx
-                .decode(&mut self.batch)
-                .map_err(|e| fail(Exit::Inference, format!("llama.cpp failed to evaluate the prompt: {e}")))?;
+            self.ctx.decode(&mut self.batch).map_err(|e| {
+                fail(
+                    Exit::Inference,
+                    format!("llama.cpp failed to evaluate the prompt: {e}"),
+                )
+            })?;
             self.kv.extend_from_slice(chunk);
             self.logits_index = chunk.len() as i32 - 1;
         }
@@ -216,8 +225,18 @@ impl<'m> Inference<'m> {
     pub fn sampler(&self, s: &SamplingSettings, seed: u32) -> LlamaSampler {
         let mut chain = Vec::new();
         if s.repeat_penalty != 1.0 && s.repeat_last_n != 0 {
-            let last_n = if s.repeat_last_n < 0 { self.n_ctx() as i32 } else { s.repeat_last_n };
-            chain.push(LlamaSampler::penalties(self.model.model.n_vocab(), last_n, s.repeat_penalty, 0.0, 0.0));
+            let last_n = if s.repeat_last_n < 0 {
+                self.n_ctx() as i32
+            } else {
+                s.repeat_last_n
+            };
+            chain.push(LlamaSampler::penalties(
+                self.model.model.n_vocab(),
+                last_n,
+                s.repeat_penalty,
+                0.0,
+                0.0,
+            ));
         }
         if s.temp == 0.0 {
             chain.push(LlamaSampler::greedy());
@@ -253,7 +272,10 @@ impl<'m> Inference<'m> {
             if cancel.load(Ordering::Relaxed) {
                 break StopReason::Interrupted;
             }
-            if req.max_tokens.is_some_and(|max| tokens.len() >= max as usize) {
+            if req
+                .max_tokens
+                .is_some_and(|max| tokens.len() >= max as usize)
+            {
                 break StopReason::MaxTokens;
             }
             let token = self.sample(sampler);
@@ -317,7 +339,9 @@ pub fn generate(
     cancel: &AtomicBool,
 ) -> anyhow::Result<GenerationStats> {
     let mut inf = Inference::new(&model, ctx_opts)?;
-    inf.turn(req, cancel, |text| tx.blocking_send(Event::Text(text)).is_ok())
+    inf.turn(req, cancel, |text| {
+        tx.blocking_send(Event::Text(text)).is_ok()
+    })
 }
 
 /// A chat session: one context kept across turns, driven by commands, on a blocking thread.
@@ -334,7 +358,9 @@ pub fn chat_worker(
         match cmd {
             ChatCommand::Clear => inf.clear(),
             ChatCommand::Turn(req) => {
-                let result = inf.turn(&req, cancel, |text| tx.blocking_send(Event::Text(text)).is_ok());
+                let result = inf.turn(&req, cancel, |text| {
+                    tx.blocking_send(Event::Text(text)).is_ok()
+                });
                 if tx.blocking_send(Event::TurnEnd(result)).is_err() {
                     break;
                 }
@@ -352,15 +378,16 @@ impl LoadedModel {
         let text = match prompt {
             Prompt::Raw(text) => text.clone(),
             Prompt::Chat(messages) => {
-                let format = self
-                    .chat
-                    .as_ref()
-                    .ok_or_else(|| fail(Exit::Prompt, "this model has no chat template; use --raw"))?;
+                let format = self.chat.as_ref().ok_or_else(|| {
+                    fail(Exit::Prompt, "this model has no chat template; use --raw")
+                })?;
                 format.render(&self.model, messages, true)?
             }
         };
-        let bos = String::from_utf8_lossy(&vocab.token_to_piece(vocab.bos(), true, None)).into_owned();
-        let template_wrote_bos = matches!(prompt, Prompt::Chat(_)) && !bos.is_empty() && text.starts_with(&bos);
+        let bos =
+            String::from_utf8_lossy(&vocab.token_to_piece(vocab.bos(), true, None)).into_owned();
+        let template_wrote_bos =
+            matches!(prompt, Prompt::Chat(_)) && !bos.is_empty() && text.starts_with(&bos);
         Ok(vocab.tokenize(text.as_bytes(), !template_wrote_bos, true))
     }
 }

@@ -18,8 +18,8 @@ mod generate;
 mod plugins;
 
 pub use generate::{
-    ChatCommand, Event, GenerateRequest, GenerationStats, Inference, Prompt, StopReason, chat_worker,
-    generate,
+    ChatCommand, Event, GenerateRequest, GenerationStats, Inference, Prompt, StopReason,
+    chat_worker, generate,
 };
 pub use plugins::{PluginReport, backend_search_dirs};
 
@@ -116,7 +116,10 @@ pub fn load_model(
     let model = match loaded {
         Ok(m) => m,
         Err(_) if cancel.load(Ordering::Relaxed) => {
-            return Err(fail(Exit::Interrupted, "interrupted while loading the model"));
+            return Err(fail(
+                Exit::Interrupted,
+                "interrupted while loading the model",
+            ));
         }
         Err(e) => {
             // llama.cpp only says "null result"; its last error lines say why.
@@ -128,7 +131,10 @@ pub fn load_model(
                 .unwrap_or_else(|| format!(": {e}"));
             return Err(fail(
                 Exit::ModelLoad,
-                format!("llama.cpp could not load {}{why} (run with -v for its full log)", path.display()),
+                format!(
+                    "llama.cpp could not load {}{why} (run with -v for its full log)",
+                    path.display()
+                ),
             ));
         }
     };

@@ -77,7 +77,12 @@ impl StopFilter {
         }
         self.pending.push_str(text);
         // The earliest stop sequence wins; text before it is released, the rest discarded.
-        if let Some(at) = self.stops.iter().filter_map(|s| self.pending.find(s.as_str())).min() {
+        if let Some(at) = self
+            .stops
+            .iter()
+            .filter_map(|s| self.pending.find(s.as_str()))
+            .min()
+        {
             let text = self.pending[..at].to_string();
             self.pending.clear();
             return Filtered {

@@ -5,6 +5,16 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
+use std::sync::{Mutex, MutexGuard};
+
+/// One model-running process at a time. The test harness runs tests in parallel, and two
+/// llama.cpp processes with 2 threads each on a 2-core machine spin against each other
+/// (OpenMP busy-waits), making every test many times slower.
+static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+
+pub fn exclusive() -> MutexGuard<'static, ()> {
+    ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner())
+}
 
 pub const GEMMA: &str = "gemma-3-270m-q4_k_m.gguf";
 pub const QWEN: &str = "qwen2.5-coder-0.5b-instruct-q4_k_m.gguf";
@@ -70,13 +80,18 @@ impl Inferno {
     }
 
     pub fn run(mut self) -> Run {
+        let _one = exclusive();
         Run(self.cmd.output().expect("inferno runs"))
     }
 
     /// Run with `input` on stdin.
     pub fn run_stdin(mut self, input: &[u8]) -> Run {
         use std::io::Write;
-        self.cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+        let _one = exclusive();
+        self.cmd
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
         let mut child = self.cmd.spawn().expect("inferno starts");
         let mut stdin = child.stdin.take().unwrap();
         let input = input.to_vec();
@@ -110,9 +125,19 @@ impl Run {
     pub fn fails(&self, code: i32, needle: &str) -> &Self {
         let err = self.stderr();
         assert_eq!(self.code(), code, "exit code; stderr:\n{err}");
-        assert!(err.contains(needle), "stderr should mention {needle:?}:\n{err}");
-        assert_eq!(err.trim_end().lines().count(), 1, "one line of error:\n{err}");
-        assert!(!err.contains("panicked") && !err.contains("RUST_BACKTRACE"), "{err}");
+        assert!(
+            err.contains(needle),
+            "stderr should mention {needle:?}:\n{err}"
+        );
+        assert_eq!(
+            err.trim_end().lines().count(),
+            1,
+            "one line of error:\n{err}"
+        );
+        assert!(
+            !err.contains("panicked") && !err.contains("RUST_BACKTRACE"),
+            "{err}"
+        );
         assert!(self.0.stdout.is_empty(), "nothing on stdout");
         self
     }
