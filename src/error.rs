@@ -47,20 +47,6 @@ impl Exit {
             Exit::Terminated => 143,
         }
     }
-
-    /// Every kind, for the README consistency test.
-    pub const ALL: [Exit; 10] = [
-        Exit::Internal,
-        Exit::Usage,
-        Exit::Config,
-        Exit::ModelFile,
-        Exit::ModelLoad,
-        Exit::Prompt,
-        Exit::Inference,
-        Exit::Output,
-        Exit::Interrupted,
-        Exit::Terminated,
-    ];
 }
 
 /// A user-facing failure: what went wrong, in one line, and how the process exits.

@@ -260,8 +260,6 @@ pub struct GgufFile {
     pub alignment: u64,
     /// Where the tensor data starts, from the start of the file.
     pub data_offset: u64,
-    /// Bytes of tensor data the tensor table describes (with alignment padding).
-    pub data_size: u64,
     pub file_size: u64,
 }
 
@@ -640,7 +638,6 @@ impl<R: Read> Parser<R> {
                     )
                 })?;
         }
-        let data_size = expected;
         // The last tensor needs its bytes, not its padding, to be present.
         let data_needed = tensors.last().map_or(0, |t| t.offset + t.n_bytes);
         if n_tensors > 0
@@ -663,7 +660,6 @@ impl<R: Read> Parser<R> {
             tensors,
             alignment,
             data_offset,
-            data_size,
             file_size: self.len,
         })
     }
@@ -741,5 +737,219 @@ fn describe_magic(m: &[u8; 4]) -> String {
         format!("\"{}\"", String::from_utf8_lossy(m))
     } else {
         format!("bytes {:02x} {:02x} {:02x} {:02x}", m[0], m[1], m[2], m[3])
+    }
+}
+
+/// Builds GGUF images byte by byte, for tests and the fuzzer's seeds.
+#[cfg(test)]
+pub mod writer {
+    /// A valid little file: a few metadata entries of different types and two F32 tensors.
+    pub fn sample() -> Vec<u8> {
+        let mut w = Writer::new(3, 2, 4);
+        w.kv_str("general.architecture", "llama");
+        w.kv_u32("llama.block_count", 1);
+        w.kv_str_array("tokenizer.ggml.tokens", &["<s>", "a", "b"]);
+        w.kv_u32("general.alignment", 32);
+        w.tensor("t0", &[4, 2], 0, 0);
+        w.tensor("t1", &[8], 0, 32);
+        w.data(32 + 32)
+    }
+
+    pub struct Writer(pub Vec<u8>);
+
+    impl Writer {
+        pub fn new(version: u32, n_tensors: u64, n_kv: u64) -> Writer {
+            let mut b = b"GGUF".to_vec();
+            b.extend_from_slice(&version.to_le_bytes());
+            b.extend_from_slice(&n_tensors.to_le_bytes());
+            b.extend_from_slice(&n_kv.to_le_bytes());
+            Writer(b)
+        }
+        pub fn str(&mut self, s: &str) {
+            self.0.extend_from_slice(&(s.len() as u64).to_le_bytes());
+            self.0.extend_from_slice(s.as_bytes());
+        }
+        pub fn kv_str(&mut self, k: &str, v: &str) {
+            self.str(k);
+            self.0.extend_from_slice(&8u32.to_le_bytes());
+            self.str(v);
+        }
+        pub fn kv_u32(&mut self, k: &str, v: u32) {
+            self.str(k);
+            self.0.extend_from_slice(&4u32.to_le_bytes());
+            self.0.extend_from_slice(&v.to_le_bytes());
+        }
+        pub fn kv_str_array(&mut self, k: &str, items: &[&str]) {
+            self.str(k);
+            self.0.extend_from_slice(&9u32.to_le_bytes());
+            self.0.extend_from_slice(&8u32.to_le_bytes());
+            self.0
+                .extend_from_slice(&(items.len() as u64).to_le_bytes());
+            for i in items {
+                self.str(i);
+            }
+        }
+        pub fn tensor(&mut self, name: &str, dims: &[u64], ggml_type: u32, offset: u64) {
+            self.str(name);
+            self.0.extend_from_slice(&(dims.len() as u32).to_le_bytes());
+            for d in dims {
+                self.0.extend_from_slice(&d.to_le_bytes());
+            }
+            self.0.extend_from_slice(&ggml_type.to_le_bytes());
+            self.0.extend_from_slice(&offset.to_le_bytes());
+        }
+        /// Pad to the alignment (32) and append `n` bytes of tensor data.
+        pub fn data(mut self, n: usize) -> Vec<u8> {
+            while !self.0.len().is_multiple_of(32) {
+                self.0.push(0);
+            }
+            self.0.extend(std::iter::repeat_n(0x3f, n));
+            self.0
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::writer::{Writer, sample};
+    use super::*;
+
+    fn parse_bytes(b: &[u8]) -> Result<GgufFile, GgufError> {
+        parse(b, b.len() as u64)
+    }
+
+    #[test]
+    fn reads_a_valid_file() {
+        let g = parse_bytes(&sample()).unwrap();
+        assert_eq!(g.version, 3);
+        assert_eq!(g.architecture(), Some("llama"));
+        assert_eq!(g.arch_u64("block_count"), Some(1));
+        assert_eq!(g.array_len("tokenizer.ggml.tokens"), Some(3));
+        assert_eq!(g.tensors.len(), 2);
+        assert_eq!(g.tensors[0].n_bytes, 32);
+        assert_eq!(g.n_params(), 16);
+        assert!(g.data_offset.is_multiple_of(32));
+    }
+
+    #[test]
+    fn every_truncation_is_an_error_never_a_panic() {
+        let full = sample();
+        for len in 0..full.len() {
+            let err = parse_bytes(&full[..len]).expect_err(&format!("prefix of {len} bytes"));
+            assert!(
+                matches!(
+                    err.kind,
+                    ErrorKind::Empty
+                        | ErrorKind::NotGguf
+                        | ErrorKind::Truncated
+                        | ErrorKind::Malformed
+                ),
+                "{len}: {err:?}"
+            );
+        }
+        assert!(parse_bytes(&full).is_ok());
+    }
+
+    #[test]
+    fn absurd_counts_are_rejected_without_allocating() {
+        let g = Writer::new(3, 1 << 60, 0).data(0);
+        let e = parse_bytes(&g).unwrap_err();
+        assert!(
+            e.detail.contains("tensor count is 1152921504606846976"),
+            "{e}"
+        );
+        let g = Writer::new(3, 0, u64::MAX).data(0);
+        assert!(
+            parse_bytes(&g)
+                .unwrap_err()
+                .detail
+                .contains("metadata count")
+        );
+        // A 2^40-byte string.
+        let mut w = Writer::new(3, 0, 1);
+        w.0.extend_from_slice(&(1u64 << 40).to_le_bytes());
+        let e = parse_bytes(&w.data(64)).unwrap_err();
+        assert!(e.detail.contains("claims 1099511627776 bytes"), "{e}");
+        // A 2^40-element array.
+        let mut w = Writer::new(3, 0, 1);
+        w.str("k");
+        w.0.extend_from_slice(&9u32.to_le_bytes());
+        w.0.extend_from_slice(&4u32.to_le_bytes());
+        w.0.extend_from_slice(&(1u64 << 40).to_le_bytes());
+        assert!(
+            parse_bytes(&w.data(0))
+                .unwrap_err()
+                .detail
+                .contains("length of array 'k'")
+        );
+    }
+
+    #[test]
+    fn structural_errors() {
+        let mut bad_version = sample();
+        bad_version[4] = 7;
+        assert_eq!(
+            parse_bytes(&bad_version).unwrap_err().kind,
+            ErrorKind::Version
+        );
+        let e = parse_bytes(b"\x89PNG\r\n\x1a\n....").unwrap_err();
+        assert_eq!(e.kind, ErrorKind::NotGguf);
+        assert!(e.detail.contains("89 50 4e 47"), "{e}");
+        // Tensor data offset past the end of the file.
+        let mut w = Writer::new(3, 1, 0);
+        w.tensor("t", &[4], 0, 0);
+        let short = w.data(8);
+        assert!(
+            parse_bytes(&short)
+                .unwrap_err()
+                .detail
+                .contains("tensor data needs 16 bytes")
+        );
+        // Offsets out of sequence, unknown type, too many dims, bad row size.
+        for (dims, ty, off, needle) in [
+            (&[4u64][..], 0u32, 64u64, "expected 0"),
+            (&[4], 4, 0, "unknown or removed ggml type 4"),
+            (&[1, 1, 1, 1, 1], 0, 0, "5 dimensions"),
+            (&[33], 2, 0, "not a multiple of 32"),
+            (&[u64::MAX / 2, 4], 0, 0, "overflows"),
+        ] {
+            let mut w = Writer::new(3, 1, 0);
+            w.tensor("t", dims, ty, off);
+            let e = parse_bytes(&w.data(1024)).unwrap_err();
+            assert!(e.detail.contains(needle), "{needle}: {e}");
+        }
+        // Duplicate keys, empty key, bad bool, bad alignment.
+        let mut w = Writer::new(3, 0, 2);
+        w.kv_u32("a", 1);
+        w.kv_u32("a", 2);
+        assert!(
+            parse_bytes(&w.data(0))
+                .unwrap_err()
+                .detail
+                .contains("duplicate metadata key 'a'")
+        );
+        let mut w = Writer::new(3, 0, 1);
+        w.kv_u32("general.alignment", 3);
+        assert!(
+            parse_bytes(&w.data(0))
+                .unwrap_err()
+                .detail
+                .contains("power-of-two")
+        );
+    }
+
+    /// Our table of block and type sizes is the linked ggml's.
+    #[test]
+    fn type_table_matches_ggml() {
+        for &(id, _name, blck, size) in GGML_TYPES {
+            // SAFETY: table lookups in ggml for valid type ids.
+            let (b, s) = unsafe {
+                (
+                    llama_cpp_sys_2::ggml_blck_size(id as llama_cpp_sys_2::ggml_type),
+                    llama_cpp_sys_2::ggml_type_size(id as llama_cpp_sys_2::ggml_type),
+                )
+            };
+            assert_eq!((blck, size), (b as u64, s as u64), "type {id}");
+        }
     }
 }

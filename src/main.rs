@@ -3,15 +3,18 @@
 //! `main` parses the command line, sets up logging, dispatches to a subcommand and turns the
 //! outcome into an exit code. Errors are printed as one line on stderr; never a backtrace.
 
+mod bench;
 mod cli;
 mod commands;
 mod config;
 mod engine;
 mod error;
 mod gguf;
+mod modelinfo;
 mod output;
 mod report;
 mod signals;
+mod system;
 
 use clap::Parser;
 
@@ -23,13 +26,26 @@ fn main() {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
-            // --help and --version print to stdout and succeed; usage errors exit 2.
-            let _ = e.print();
-            std::process::exit(if e.use_stderr() {
-                error::Exit::Usage.code()
-            } else {
-                0
-            });
+            use clap::error::ErrorKind as K;
+            let help = matches!(
+                e.kind(),
+                K::DisplayHelp | K::DisplayVersion | K::DisplayHelpOnMissingArgumentOrSubcommand
+            );
+            if help {
+                // --help and --version print to stdout and succeed; bare `inferno` shows help.
+                let _ = e.print();
+                std::process::exit(if e.use_stderr() {
+                    error::Exit::Usage.code()
+                } else {
+                    0
+                });
+            }
+            // Usage errors in one line, like every other error.
+            let text = e.render().to_string();
+            let first = text.lines().next().unwrap_or("invalid arguments");
+            let first = first.strip_prefix("error: ").unwrap_or(first);
+            output::message(&format!("{first} (see --help)"));
+            std::process::exit(error::Exit::Usage.code());
         }
     };
     init_tracing(cli.verbose);
@@ -50,6 +66,8 @@ fn main() {
     let result = runtime.block_on(async {
         match cli.command {
             Command::Run(args) => commands::run::run(args, &global).await,
+            Command::Info(args) => commands::info::info(args, &global).await,
+            Command::Bench(args) => commands::bench::bench(args, &global).await,
         }
     });
     let code = match result {

@@ -3,7 +3,8 @@
 //! The first signal asks the running work to stop (a shared flag the engine checks between
 //! tokens and between prompt chunks, and the load progress callback checks), so what was
 //! produced is flushed and the process exits with 130 (SIGINT) or 143 (SIGTERM). A second
-//! signal, or one that arrives while nothing is running (an interactive prompt), exits at once.
+//! signal exits at once. (At the interactive prompt the terminal is in raw mode and Ctrl-C is a
+//! key that the line editor reports, not a signal.)
 
 use std::io::Write;
 use std::sync::Arc;
@@ -19,8 +20,6 @@ const TERM: u8 = 2;
 pub struct Interrupts {
     cancel: Arc<AtomicBool>,
     kind: Arc<AtomicU8>,
-    /// When set, a signal exits immediately (nothing is running that could stop cleanly).
-    idle: Arc<AtomicBool>,
     notify: Arc<tokio::sync::Notify>,
 }
 
@@ -30,7 +29,6 @@ impl Interrupts {
         let me = Interrupts {
             cancel: Arc::new(AtomicBool::new(false)),
             kind: Arc::new(AtomicU8::new(NONE)),
-            idle: Arc::new(AtomicBool::new(false)),
             notify: Arc::new(tokio::sync::Notify::new()),
         };
         let listener = me.clone();
@@ -55,7 +53,7 @@ impl Interrupts {
             };
             let second = self.cancel.swap(true, Ordering::SeqCst);
             self.kind.store(kind, Ordering::SeqCst);
-            if second || self.idle.load(Ordering::SeqCst) {
+            if second {
                 let _ = std::io::stdout().flush();
                 // A newline so the shell prompt starts on a fresh line after ^C.
                 eprintln!();
@@ -86,20 +84,6 @@ impl Interrupts {
     pub fn reset(&self) {
         self.kind.store(NONE, Ordering::SeqCst);
         self.cancel.store(false, Ordering::SeqCst);
-    }
-
-    /// While idle, a signal exits immediately.
-    pub fn set_idle(&self, idle: bool) {
-        self.idle.store(idle, Ordering::SeqCst);
-    }
-
-    /// Resolves when a signal has been received.
-    pub async fn wait(&self) {
-        let notified = self.notify.notified();
-        if self.is_set() {
-            return;
-        }
-        notified.await;
     }
 }
 

@@ -10,8 +10,8 @@ use common::*;
 
 /// The golden text for this machine's instruction set. Fixtures were produced by llama.cpp's
 /// own llama-completion (greedy, 2 threads) from the same vendored sources, with
-/// tests/fixtures/make_golden.sh. Qwen's (and, with flash attention, Gemma's emoji) greedy
-/// text differs between AVX2 and AVX-512 builds, so each has one fixture per instruction set.
+/// tests/fixtures/make_golden.sh. Greedy text can differ between AVX2 and AVX-512 builds
+/// (Qwen's does), so each has one fixture per instruction set.
 fn golden(name: &str) -> String {
     let isa = if cfg!(target_arch = "x86_64") && std::is_x86_feature_detected!("avx512f") {
         "avx512"
@@ -42,14 +42,11 @@ fn greedy_qwen_raw_matches_llama_cpp() {
 }
 
 /// Emoji are split across several byte tokens by both tokenizers; the streamed text must
-/// still be exactly llama.cpp's (flash attention off: see make_golden.sh).
+/// still be exactly llama.cpp's.
 #[test]
 fn emoji_split_across_tokens_arrive_intact() {
     for (model_name, fixture) in [(GEMMA, "gemma_emoji"), (QWEN, "qwen_emoji")] {
-        let out = greedy(model_name, "Fruit emojis: 🍎 🍌 🍇", 24)
-            .args(["--flash-attn", "off"])
-            .run()
-            .ok();
+        let out = greedy(model_name, "Fruit emojis: 🍎 🍌 🍇", 24).run().ok();
         assert!(
             !out.contains('\u{FFFD}'),
             "{model_name}: replacement character in {out:?}"
@@ -380,7 +377,9 @@ fn gemma_has_no_template_and_runs_raw() {
 #[test]
 fn closed_stdout_ends_quietly_with_success() {
     let _one = exclusive();
-    let mut child = Command::new(bin())
+    let mut inf = Inferno::new();
+    let mut child = inf
+        .cmd
         .args([
             "run",
             "-m",
@@ -446,7 +445,9 @@ fn head_in_a_shell_pipeline_exits_zero() {
 #[test]
 fn sigint_mid_generation_flushes_and_exits_130() {
     let _one = exclusive();
-    let mut child = Command::new(bin())
+    let mut inf = Inferno::new();
+    let mut child = inf
+        .cmd
         .args([
             "run",
             "-m",
@@ -489,7 +490,9 @@ fn sigint_mid_generation_flushes_and_exits_130() {
 #[test]
 fn sigterm_mid_generation_exits_143() {
     let _one = exclusive();
-    let mut child = Command::new(bin())
+    let mut inf = Inferno::new();
+    let mut child = inf
+        .cmd
         .args([
             "run",
             "-m",

@@ -1,6 +1,8 @@
 //! Subcommands: thin orchestration over config, engine and output.
 
+pub mod bench;
 pub mod chat;
+pub mod info;
 pub mod run;
 
 use std::path::{Path, PathBuf};

@@ -6,9 +6,9 @@
 //! template and with each of llama.cpp's named built-in templates and keep the first that
 //! renders identically.
 
-use std::ffi::{CStr, c_char};
+use std::ffi::{CStr, CString, c_char};
 
-use llama_cpp_2::model::{LlamaChatMessage, LlamaChatTemplate, LlamaModel};
+use llama_cpp_2::model::LlamaModel;
 
 use crate::error::{Exit, fail};
 
@@ -47,7 +47,8 @@ impl Message {
 
 /// A model's chat template.
 pub struct ChatFormat {
-    template: LlamaChatTemplate,
+    /// The template text from the model (`tokenizer.chat_template`).
+    template: String,
     /// The llama.cpp built-in template it renders like (e.g. `chatml`), if any.
     pub name: Option<String>,
     /// The template's first line, for display.
@@ -55,70 +56,30 @@ pub struct ChatFormat {
 }
 
 impl ChatFormat {
-    /// The model's template, or `None` when it has none (base models).
+    /// The model's template, or `None` when it has none (base models) or llama.cpp cannot
+    /// apply it (then it must not fail later either).
     pub fn from_model(model: &LlamaModel) -> Option<ChatFormat> {
-        let template = model.chat_template(None).ok()?;
-        let text = template.to_string().unwrap_or_default();
-        let first_line = text
-            .lines()
-            .find(|l| !l.trim().is_empty())
-            .unwrap_or("")
-            .trim()
-            .to_string();
-        let mut format = ChatFormat {
+        let template = model.chat_template(None).ok()?.to_string().ok()?;
+        apply(&template, &probe(), true)?;
+        Some(ChatFormat {
+            name: template_name(&template),
+            first_line: template
+                .lines()
+                .map(str::trim)
+                .find(|l| !l.is_empty())
+                .unwrap_or("")
+                .to_string(),
             template,
-            name: None,
-            first_line,
-        };
-        format.name = format.detect_name(model);
-        // A template llama.cpp cannot apply is as good as none, and must not fail later.
-        format.render(model, &probe(), true).ok()?;
-        Some(format)
+        })
     }
 
     /// Render `messages`, ending with the assistant's turn header when `add_assistant`.
-    pub fn render(
-        &self,
-        model: &LlamaModel,
-        messages: &[Message],
-        add_assistant: bool,
-    ) -> anyhow::Result<String> {
-        let msgs = messages
-            .iter()
-            .map(|m| LlamaChatMessage::new(m.role.as_str().to_string(), m.content.clone()))
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| {
-                fail(
-                    Exit::Prompt,
-                    format!("the prompt cannot be used in a chat message: {e}"),
-                )
-            })?;
-        model
-            .apply_chat_template(&self.template, &msgs, add_assistant)
-            .map_err(|e| {
-                fail(
-                    Exit::Prompt,
-                    format!("llama.cpp could not apply the model's chat template: {e}; use --raw"),
-                )
-            })
-    }
-
-    fn detect_name(&self, model: &LlamaModel) -> Option<String> {
-        let probe = probe();
-        let ours = self.render(model, &probe, true).ok()?;
-        builtin_template_names().into_iter().find(|name| {
-            LlamaChatTemplate::new(name)
-                .ok()
-                .and_then(|t| {
-                    let msgs: Vec<_> = probe
-                        .iter()
-                        .filter_map(|m| {
-                            LlamaChatMessage::new(m.role.as_str().into(), m.content.clone()).ok()
-                        })
-                        .collect();
-                    model.apply_chat_template(&t, &msgs, true).ok()
-                })
-                .is_some_and(|theirs| theirs == ours)
+    pub fn render(&self, messages: &[Message], add_assistant: bool) -> anyhow::Result<String> {
+        apply(&self.template, messages, add_assistant).ok_or_else(|| {
+            fail(
+                Exit::Prompt,
+                "llama.cpp could not apply the model's chat template to this prompt (a NUL byte?); use --raw",
+            )
         })
     }
 }
@@ -130,6 +91,60 @@ fn probe() -> Vec<Message> {
         Message::new(Role::Assistant, "A1"),
         Message::new(Role::User, "U2"),
     ]
+}
+
+/// The llama.cpp built-in template that renders a probe conversation exactly as `template`
+/// does (llama.cpp recognizes templates by content; this names what it recognized).
+pub fn template_name(template: &str) -> Option<String> {
+    let probe = probe();
+    let ours = apply(template, &probe, true)?;
+    builtin_template_names()
+        .into_iter()
+        .find(|name| apply(name, &probe, true).is_some_and(|theirs| theirs == ours))
+}
+
+/// Render `messages` with a template (a template text or a built-in name) through
+/// `llama_chat_apply_template`, which needs no model. `None` if llama.cpp cannot apply it.
+fn apply(template: &str, messages: &[Message], add_assistant: bool) -> Option<String> {
+    let tmpl = CString::new(template).ok()?;
+    let owned: Vec<(CString, CString)> = messages
+        .iter()
+        .map(|m| {
+            Some((
+                CString::new(m.role.as_str()).ok()?,
+                CString::new(m.content.as_str()).ok()?,
+            ))
+        })
+        .collect::<Option<_>>()?;
+    let chat: Vec<llama_cpp_sys_2::llama_chat_message> = owned
+        .iter()
+        .map(|(role, content)| llama_cpp_sys_2::llama_chat_message {
+            role: role.as_ptr(),
+            content: content.as_ptr(),
+        })
+        .collect();
+    let mut buf = vec![0u8; 256 + messages.iter().map(|m| m.content.len() * 2).sum::<usize>()];
+    for _ in 0..2 {
+        // SAFETY: all pointers are valid NUL-terminated strings for the call; llama.cpp writes
+        // at most `buf.len()` bytes and returns the length it needs.
+        let n = unsafe {
+            llama_cpp_sys_2::llama_chat_apply_template(
+                tmpl.as_ptr(),
+                chat.as_ptr(),
+                chat.len(),
+                add_assistant,
+                buf.as_mut_ptr().cast(),
+                i32::try_from(buf.len()).ok()?,
+            )
+        };
+        let n = usize::try_from(n).ok()?;
+        if n <= buf.len() {
+            buf.truncate(n);
+            return String::from_utf8(buf).ok();
+        }
+        buf.resize(n, 0);
+    }
+    None
 }
 
 /// llama.cpp's named built-in templates.

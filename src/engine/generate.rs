@@ -95,10 +95,10 @@ pub struct GenerationStats {
 pub struct Inference<'m> {
     pub model: &'m LoadedModel,
     pub ctx: LlamaContext<'m>,
-    batch: LlamaBatch<'static>,
-    n_batch: usize,
+    pub(super) batch: LlamaBatch<'static>,
+    pub(super) n_batch: usize,
     /// The tokens in the KV cache, in order (position = index).
-    kv: Vec<LlamaToken>,
+    pub(super) kv: Vec<LlamaToken>,
     /// Index in the last batch whose logits are ready for sampling.
     logits_index: i32,
     pub buffers: Vec<Buffer>,
@@ -381,7 +381,7 @@ impl LoadedModel {
                 let format = self.chat.as_ref().ok_or_else(|| {
                     fail(Exit::Prompt, "this model has no chat template; use --raw")
                 })?;
-                format.render(&self.model, messages, true)?
+                format.render(messages, true)?
             }
         };
         let bos =

@@ -10,6 +10,7 @@
 //!
 //! Nothing here knows about the command line; callers pass plain option structs.
 
+pub mod bench;
 pub mod chat;
 pub mod logs;
 pub mod text;
@@ -21,7 +22,7 @@ pub use generate::{
     ChatCommand, Event, GenerateRequest, GenerationStats, Inference, Prompt, StopReason,
     chat_worker, generate,
 };
-pub use plugins::{PluginReport, backend_search_dirs};
+pub use plugins::PluginReport;
 
 use std::num::NonZeroU32;
 use std::path::{Path, PathBuf};
@@ -125,8 +126,7 @@ pub fn load_model(
             // llama.cpp only says "null result"; its last error lines say why.
             let why = lines
                 .iter()
-                .filter(|l| l.contains("error") || l.contains("failed") || l.contains("unknown"))
-                .last()
+                .rfind(|l| l.contains("error") || l.contains("failed") || l.contains("unknown"))
                 .map(|l| format!(": {}", l.trim()))
                 .unwrap_or_else(|| format!(": {e}"));
             return Err(fail(

@@ -28,10 +28,9 @@ pub fn backend_search_dirs() -> Vec<PathBuf> {
         .ok()
         .and_then(|p| p.canonicalize().ok())
         .and_then(|p| p.parent().map(PathBuf::from))
+        && !dirs.contains(&exe_dir)
     {
-        if !dirs.contains(&exe_dir) {
-            dirs.push(exe_dir);
-        }
+        dirs.push(exe_dir);
     }
     dirs
 }

@@ -1,0 +1,211 @@
+//! `inferno bench`: parse the lists, run the tests on a blocking thread with a progress bar on
+//! a terminal, print the results in the chosen format on stdout.
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use super::{Global, check_gguf, settings};
+use crate::bench::plan::{self, Lists};
+use crate::bench::runner::{self, Progress};
+use crate::bench::{BuildInfo, export};
+use crate::cli::BenchArgs;
+use crate::config::{FlashAttn, Layer};
+use crate::engine;
+use crate::error::{Exit, fail};
+use crate::output;
+use crate::signals::Interrupts;
+use crate::system;
+
+pub async fn bench(args: BenchArgs, global: &Global) -> anyhow::Result<()> {
+    let settings = settings(global, Layer::default())?;
+    let models: Vec<PathBuf> = if args.model.is_empty() {
+        settings.model.clone().into_iter().collect()
+    } else {
+        args.model.clone()
+    };
+    if models.is_empty() {
+        return Err(fail(
+            Exit::Usage,
+            "no model given: pass -m/--model PATH (or set default_model)",
+        ));
+    }
+    for m in &models {
+        check_gguf(m)?;
+    }
+    if args.repetitions == 0 {
+        return Err(fail(
+            Exit::Usage,
+            "invalid -r/--repetitions 0: must be at least 1",
+        ));
+    }
+    let b = &settings.backend;
+    let lists = Lists {
+        models,
+        n_prompt: list(&args.n_prompt, "-p/--n-prompt", vec![512])?,
+        n_gen: list(&args.n_gen, "-n/--n-gen", vec![128])?,
+        pg: args
+            .pg
+            .iter()
+            .map(|s| plan::parse_pair(s))
+            .collect::<Result<_, _>>()
+            .map_err(|e| fail(Exit::Usage, format!("invalid --pg: {e}")))?,
+        depth: list(&args.depth, "-d/--depth", vec![0])?,
+        threads: nonzero(
+            list(&args.threads, "-t/--threads", vec![b.threads])?,
+            "-t/--threads",
+        )?,
+        batch: nonzero(
+            list(&args.batch_size, "-b/--batch-size", vec![b.batch_size])?,
+            "-b/--batch-size",
+        )?,
+        ubatch: nonzero(
+            list(&args.ubatch_size, "--ubatch-size", vec![b.ubatch_size])?,
+            "--ubatch-size",
+        )?,
+        gpu_layers: list(&args.gpu_layers, "--gpu-layers", vec![b.gpu_layers])?,
+        flash_attn: flash_list(&args.flash_attn, b.flash_attn)?,
+        n_ctx: list(&args.context_size, "-c/--context-size", vec![0])?,
+    };
+    let specs = plan::instances(&lists);
+    if specs.is_empty() {
+        return Err(fail(
+            Exit::Usage,
+            "nothing to run: every -p/-n value is 0 and no --pg was given",
+        ));
+    }
+
+    let interrupts = Interrupts::install();
+    let bar = progress_bar(specs.len(), global.verbose > 0);
+    let cancel = interrupts.flag();
+    let opts = runner::Options {
+        repetitions: args.repetitions,
+        warmup: !args.no_warmup,
+    };
+    let task_bar = bar.clone();
+    let current = Arc::new(Mutex::new(String::new()));
+    let results = tokio::task::spawn_blocking(move || {
+        runner::run(&specs, &opts, &cancel, |p| report(&task_bar, &current, p))
+    })
+    .await?;
+    bar.finish_and_clear();
+    let results = match (results, interrupts.exit()) {
+        (_, Some(exit)) => return Err(fail(exit, "")),
+        (r, None) => r?,
+    };
+    let (llama_cpp_version, ggml_version) = system::library_versions();
+    let sys = system::system();
+    let devices = system::devices();
+    let build = BuildInfo {
+        inferno_version: env!("CARGO_PKG_VERSION").to_string(),
+        llama_cpp_2_version: env!("BUILD_LLAMA_CPP_2_VERSION").to_string(),
+        llama_cpp_version,
+        ggml_version,
+        backends: system::backend_names(),
+        cpu: format!(
+            "{}, {} cores",
+            sys.cpu.as_deref().unwrap_or("unknown CPU"),
+            sys.physical_cores.unwrap_or(sys.logical_cores)
+        ),
+        gpus: devices
+            .iter()
+            .filter(|d| d.kind == "gpu" || d.kind == "igpu")
+            .map(|d| d.description.clone())
+            .collect(),
+    };
+    engine::backend()?;
+    output::stdout(&export::render(args.output, &build, &results))?;
+    Ok(())
+}
+
+fn list(values: &[String], flag: &str, default: Vec<u32>) -> anyhow::Result<Vec<u32>> {
+    if values.is_empty() {
+        return Ok(default);
+    }
+    let mut out = Vec::new();
+    for v in values {
+        out.extend(
+            plan::parse_list(v).map_err(|e| fail(Exit::Usage, format!("invalid {flag}: {e}")))?,
+        );
+    }
+    Ok(out)
+}
+
+fn nonzero(v: Vec<u32>, flag: &str) -> anyhow::Result<Vec<u32>> {
+    if v.contains(&0) {
+        return Err(fail(
+            Exit::Usage,
+            format!("invalid {flag}: 0 is not allowed"),
+        ));
+    }
+    Ok(v)
+}
+
+fn flash_list(values: &[String], default: FlashAttn) -> anyhow::Result<Vec<FlashAttn>> {
+    if values.is_empty() {
+        return Ok(vec![default]);
+    }
+    values
+        .iter()
+        .flat_map(|v| v.split(','))
+        .map(|v| {
+            v.trim()
+                .parse()
+                .map_err(|e| fail(Exit::Usage, format!("invalid --flash-attn: {e}")))
+        })
+        .collect()
+}
+
+/// A bar on a terminal; with `-v` and no terminal, one line per test on stderr; else nothing.
+fn progress_bar(count: usize, verbose: bool) -> indicatif::ProgressBar {
+    if output::stderr_is_styled() {
+        let bar = indicatif::ProgressBar::new(count as u64);
+        bar.set_style(
+            indicatif::ProgressStyle::with_template("bench {pos}/{len} {msg}")
+                .expect("static template"),
+        );
+        bar
+    } else if verbose {
+        indicatif::ProgressBar::with_draw_target(
+            Some(count as u64),
+            indicatif::ProgressDrawTarget::hidden(),
+        )
+        .with_message("verbose")
+    } else {
+        indicatif::ProgressBar::hidden()
+    }
+}
+
+fn report(bar: &indicatif::ProgressBar, current: &Mutex<String>, p: Progress<'_>) {
+    let verbose_text = bar.is_hidden() && bar.message() == "verbose";
+    match p {
+        Progress::Test { index, count, spec } => {
+            let name = format!(
+                "{} {} t={}",
+                spec.model
+                    .file_name()
+                    .map_or_else(String::new, |n| n.to_string_lossy().into_owned()),
+                spec.name(),
+                spec.threads
+            );
+            bar.set_position(index as u64);
+            bar.set_message(name.clone());
+            if verbose_text {
+                output::message(&format!("bench {}/{count}: {name}", index + 1));
+            }
+            *current.lock().unwrap_or_else(|e| e.into_inner()) = name;
+        }
+        Progress::Repetition {
+            rep,
+            reps,
+            tokens_per_s,
+        } => {
+            let name = current.lock().unwrap_or_else(|e| e.into_inner()).clone();
+            let msg = format!("{name}: repetition {rep}/{reps}, {tokens_per_s:.2} t/s");
+            if verbose_text {
+                output::message(&format!("  {msg}"));
+            } else {
+                bar.set_message(msg);
+            }
+        }
+    }
+}
