@@ -19,6 +19,7 @@ fn main() {
     if std::env::var_os("CARGO_FEATURE_DYNAMIC_BACKENDS").is_some()
         && std::env::var("CARGO_CFG_TARGET_OS").as_deref() == Ok("linux")
     {
-        println!("cargo:rustc-link-arg-bins=-Wl,-rpath,$ORIGIN");
+        // All targets: the inferno binary and the synthetic-model example travel together.
+        println!("cargo:rustc-link-arg=-Wl,-rpath,$ORIGIN");
     }
 }

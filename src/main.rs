@@ -49,10 +49,6 @@ fn main() {
         }
     };
     init_tracing(cli.verbose);
-    let global = Global {
-        config: cli.config.clone(),
-        verbose: cli.verbose,
-    };
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -64,6 +60,11 @@ fn main() {
         }
     };
     let result = runtime.block_on(async {
+        let global = Global {
+            config: cli.config.clone(),
+            verbose: cli.verbose,
+            interrupts: signals::Interrupts::install(),
+        };
         match cli.command {
             Command::Run(args) => commands::run::run(args, &global).await,
             Command::Info(args) => commands::info::info(args, &global).await,

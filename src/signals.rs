@@ -20,46 +20,69 @@ const TERM: u8 = 2;
 pub struct Interrupts {
     cancel: Arc<AtomicBool>,
     kind: Arc<AtomicU8>,
-    notify: Arc<tokio::sync::Notify>,
 }
 
 impl Interrupts {
-    /// Start listening. Must be called inside the tokio runtime.
+    /// Start listening. Must be called inside the tokio runtime. The handlers are registered
+    /// here, synchronously, so a signal that arrives before the first `.await` is not lost
+    /// (or fatal).
     pub fn install() -> Interrupts {
         let me = Interrupts {
             cancel: Arc::new(AtomicBool::new(false)),
             kind: Arc::new(AtomicU8::new(NONE)),
-            notify: Arc::new(tokio::sync::Notify::new()),
         };
-        let listener = me.clone();
-        tokio::spawn(async move { listener.listen().await });
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            let int = signal(SignalKind::interrupt()).ok();
+            let term = signal(SignalKind::terminate()).ok();
+            tokio::spawn(me.clone().listen(int, term));
+        }
+        #[cfg(not(unix))]
+        tokio::spawn(me.clone().listen_ctrl_c());
         me
     }
 
-    async fn listen(self) {
-        #[cfg(unix)]
-        let mut term =
-            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
-        loop {
-            #[cfg(unix)]
-            let kind = tokio::select! {
-                r = tokio::signal::ctrl_c() => { if r.is_err() { return; } INT }
-                Some(()) = async { match term.as_mut() { Some(t) => t.recv().await, None => std::future::pending().await } } => TERM,
-            };
-            #[cfg(not(unix))]
-            let kind = match tokio::signal::ctrl_c().await {
-                Ok(()) => INT,
-                Err(_) => return,
-            };
-            let second = self.cancel.swap(true, Ordering::SeqCst);
-            self.kind.store(kind, Ordering::SeqCst);
-            if second {
-                let _ = std::io::stdout().flush();
-                // A newline so the shell prompt starts on a fresh line after ^C.
-                eprintln!();
-                std::process::exit(exit_for(kind).code());
+    #[cfg(unix)]
+    async fn listen(
+        self,
+        mut int: Option<tokio::signal::unix::Signal>,
+        mut term: Option<tokio::signal::unix::Signal>,
+    ) {
+        async fn next(s: &mut Option<tokio::signal::unix::Signal>) {
+            match s {
+                Some(s) => {
+                    if s.recv().await.is_none() {
+                        std::future::pending::<()>().await;
+                    }
+                }
+                None => std::future::pending().await,
             }
-            self.notify.notify_waiters();
+        }
+        loop {
+            let kind = tokio::select! {
+                () = next(&mut int) => INT,
+                () = next(&mut term) => TERM,
+            };
+            self.received(kind);
+        }
+    }
+
+    #[cfg(not(unix))]
+    async fn listen_ctrl_c(self) {
+        while tokio::signal::ctrl_c().await.is_ok() {
+            self.received(INT);
+        }
+    }
+
+    fn received(&self, kind: u8) {
+        let second = self.cancel.swap(true, Ordering::SeqCst);
+        self.kind.store(kind, Ordering::SeqCst);
+        if second {
+            let _ = std::io::stdout().flush();
+            // A newline so the shell prompt starts on a fresh line after ^C.
+            eprintln!();
+            std::process::exit(exit_for(kind).code());
         }
     }
 

@@ -13,7 +13,6 @@ use crate::config::{FlashAttn, Layer};
 use crate::engine;
 use crate::error::{Exit, fail};
 use crate::output;
-use crate::signals::Interrupts;
 use crate::system;
 
 pub async fn bench(args: BenchArgs, global: &Global) -> anyhow::Result<()> {
@@ -74,7 +73,7 @@ pub async fn bench(args: BenchArgs, global: &Global) -> anyhow::Result<()> {
         ));
     }
 
-    let interrupts = Interrupts::install();
+    let interrupts = global.interrupts.clone();
     let bar = progress_bar(specs.len(), global.verbose > 0);
     let cancel = interrupts.flag();
     let opts = runner::Options {

@@ -36,9 +36,11 @@ struct BuildFacts {
     features: Vec<&'static str>,
     /// Features llama.cpp reports per backend (instruction sets for the CPU).
     backend_features: Vec<BackendFeatures>,
-    /// Where run-time backend plugins are looked for (dynamic-backends builds).
+    /// Where run-time backend plugins are looked for (dynamic-backends builds), which were
+    /// loaded, and which could not be (with why).
     plugin_dirs: Vec<String>,
-    plugin_files: Vec<String>,
+    plugins_loaded: Vec<String>,
+    plugins_failed: Vec<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -85,6 +87,7 @@ struct MetaEntry {
 
 pub async fn info(args: InfoArgs, global: &Global) -> anyhow::Result<()> {
     let settings = settings(global, model_layer(&args.model))?;
+    super::warn_plugins()?;
     // With -m the model is described; the configured default_model alone does not switch.
     let text = match &args.model.model {
         Some(path) => {
@@ -134,11 +137,17 @@ fn machine_report(settings: Settings) -> anyhow::Result<MachineReport> {
                 .iter()
                 .map(|d| d.display().to_string())
                 .collect(),
-            plugin_files: backend
+            plugins_loaded: backend
                 .plugins
-                .files
+                .loaded
                 .iter()
                 .map(|d| d.display().to_string())
+                .collect(),
+            plugins_failed: backend
+                .plugins
+                .failed
+                .iter()
+                .map(|(p, why)| format!("{}: {why}", p.display()))
                 .collect(),
         },
         devices,
@@ -342,7 +351,10 @@ fn render_machine(r: &MachineReport) -> String {
     }
     if cfg!(feature = "dynamic-backends") {
         row(&mut o, "plugin dirs", b.plugin_dirs.join(", "));
-        row(&mut o, "plugin files", b.plugin_files.len());
+        row(&mut o, "plugins loaded", b.plugins_loaded.join(", "));
+        for f in &b.plugins_failed {
+            row(&mut o, "plugin failed", f);
+        }
     }
 
     o.push_str("\nDevices\n");

@@ -16,11 +16,13 @@ use crate::error::{Exit, fail};
 use crate::gguf::{self, ErrorKind, GgufFile};
 use crate::output;
 
-/// Options every command receives from the global flags.
-#[derive(Debug, Clone)]
+/// What every command receives: the global flags and the signal handling.
+#[derive(Clone)]
 pub struct Global {
     pub config: Option<PathBuf>,
     pub verbose: u8,
+    /// Installed first thing, so Ctrl-C during config parsing or model loading is handled.
+    pub interrupts: crate::signals::Interrupts,
 }
 
 /// The flags layer for the model/context settings.
@@ -105,6 +107,48 @@ fn lower_first(s: &str) -> String {
         .map_or_else(String::new, |f| f.to_lowercase().chain(c).collect())
 }
 
+/// Checks before loading: a context longer than the model was trained for works but degrades
+/// (warning); one that cannot fit in memory is refused before anything is allocated.
+pub fn preflight(path: &Path, header: &GgufFile, s: &Settings) -> anyhow::Result<()> {
+    let facts = crate::modelinfo::facts("", header, |_| None);
+    let n_ctx = u64::from(s.backend.context_size);
+    if let Some(trained) = facts.context_length
+        && n_ctx > trained
+    {
+        output::message(&format!(
+            "warning: context size {n_ctx} is larger than the {trained} tokens {} was trained with; output may degrade (-c/--context-size)",
+            path.file_name().map_or_else(
+                || path.display().to_string(),
+                |n| n.to_string_lossy().into_owned()
+            )
+        ));
+    }
+    // Only the CPU case is checked here: GPU memory is the device's, which llama.cpp reports
+    // itself when an allocation fails.
+    if s.backend.gpu_layers == 0 {
+        let e = crate::modelinfo::estimate(header, &facts, n_ctx, u64::from(s.backend.ubatch_size));
+        let available = crate::system::system().memory_available_bytes;
+        if available > 0 && e.total_bytes > available {
+            return Err(fail(
+                Exit::Inference,
+                format!(
+                    "a context of {n_ctx} tokens needs about {} (weights {}, KV cache {}, logits {}) but only {} of memory is available; lower -c/--context-size",
+                    gib(e.total_bytes),
+                    gib(e.weights_bytes),
+                    gib(e.kv_bytes),
+                    gib(e.logits_bytes),
+                    gib(available)
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn gib(b: u64) -> String {
+    format!("{:.2} GiB", b as f64 / (1u64 << 30) as f64)
+}
+
 pub fn context_options(s: &Settings) -> ContextOptions {
     ContextOptions {
         n_ctx: s.backend.context_size,
@@ -115,12 +159,24 @@ pub fn context_options(s: &Settings) -> ContextOptions {
     }
 }
 
+/// Warn once about backend plugins that could not be loaded (they are skipped).
+pub fn warn_plugins() -> anyhow::Result<()> {
+    for (path, why) in &engine::backend()?.plugins.failed {
+        output::message(&format!(
+            "warning: backend plugin {} could not be loaded ({why}); skipped",
+            path.display()
+        ));
+    }
+    Ok(())
+}
+
 /// Load the model on a blocking thread, with a progress bar on a terminal.
 pub async fn load(
     path: &Path,
     settings: &Settings,
     cancel: Arc<AtomicBool>,
 ) -> anyhow::Result<Arc<LoadedModel>> {
+    warn_plugins()?;
     let bar = progress_bar(path);
     let opts = ModelOptions {
         gpu_layers: settings.backend.gpu_layers,

@@ -30,7 +30,8 @@ pub async fn run(args: RunArgs, global: &Global) -> anyhow::Result<()> {
         seed: args.seed,
     });
     let settings = settings(global, flags)?;
-    let (path, _header) = model_file(&settings)?;
+    let (path, header) = model_file(&settings)?;
+    super::preflight(&path, &header, &settings)?;
     let max_tokens = max_tokens(args.max_tokens)?;
     let interactive =
         args.prompt.is_none() && args.file.is_none() && std::io::stdin().is_terminal();
@@ -47,7 +48,7 @@ pub async fn run(args: RunArgs, global: &Global) -> anyhow::Result<()> {
         Some(read_prompt(&args)?)
     };
 
-    let interrupts = Interrupts::install();
+    let interrupts = global.interrupts.clone();
     let model = load(&path, &settings, interrupts.flag()).await?;
     let use_chat = !args.raw && model.chat.is_some();
     if global.verbose > 0 {

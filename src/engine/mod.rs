@@ -56,12 +56,22 @@ pub fn backend() -> anyhow::Result<&'static Backend> {
         .get_or_init(|| {
             logs::install();
             let plugins = plugins::load();
+            // SAFETY: a plain count of registered backends.
+            if unsafe { llama_cpp_sys_2::ggml_backend_reg_count() } == 0 {
+                // llama.cpp would now search ggml's default places, the working directory
+                // among them; refuse instead.
+                let dirs: Vec<String> = plugins.dirs.iter().map(|d| d.display().to_string()).collect();
+                return Err(format!(
+                    "no ggml backend plugin (libggml-cpu-*.so) found in {}; keep the bundle's files together or set INFERNO_BACKENDS_DIR",
+                    dirs.join(", ")
+                ));
+            }
             LlamaBackend::init()
                 .map(|llama| Backend { llama, plugins })
                 .map_err(|e| e.to_string())
         })
         .as_ref()
-        .map_err(|e| fail(Exit::Internal, format!("cannot initialize llama.cpp: {e}")))
+        .map_err(|e| fail(Exit::ModelLoad, format!("cannot initialize llama.cpp: {e}")))
 }
 
 /// How to load a model.
@@ -123,11 +133,19 @@ pub fn load_model(
             ));
         }
         Err(e) => {
-            // llama.cpp only says "null result"; its last error lines say why.
+            // llama.cpp only says "null result"; its log says why: the first error line is the
+            // specific one ("error loading model: ..."), later ones are generic.
             let why = lines
                 .iter()
-                .rfind(|l| l.contains("error") || l.contains("failed") || l.contains("unknown"))
-                .map(|l| format!(": {}", l.trim()))
+                .find(|l| l.contains("error"))
+                .or_else(|| lines.iter().rfind(|l| l.contains("failed")))
+                .map(|l| {
+                    let l = l.trim();
+                    let detail = l
+                        .rfind("error loading model: ")
+                        .map_or(l, |i| &l[i + "error loading model: ".len()..]);
+                    format!(": {detail}")
+                })
                 .unwrap_or_else(|| format!(": {e}"));
             return Err(fail(
                 Exit::ModelLoad,
