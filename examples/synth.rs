@@ -131,7 +131,11 @@ fn main() -> Result<(), String> {
         vocab: a.vocab.unwrap_or(base.vocab),
         ctx: a.ctx.unwrap_or(base.ctx),
     };
-    if s.embd % s.heads != 0 || s.heads % s.kv_heads != 0 || s.vocab < 300 || s.embd % 32 != 0 {
+    if !s.embd.is_multiple_of(s.heads)
+        || !s.heads.is_multiple_of(s.kv_heads)
+        || s.vocab < 300
+        || !s.embd.is_multiple_of(32)
+    {
         return Err("embedding must divide into heads, heads into KV heads; vocab >= 300; embd multiple of 32".into());
     }
     let f16_path = match a.ftype {
@@ -178,7 +182,7 @@ fn vocab(n: u32) -> (Vec<String>, Vec<f32>, Vec<i32>) {
                 break;
             }
         }
-        tokens.push(if i % 2 == 0 {
+        tokens.push(if i.is_multiple_of(2) {
             format!("\u{2581}{name}")
         } else {
             name
@@ -207,7 +211,7 @@ fn write_f16(path: &PathBuf, s: &Shape, seed: u64) -> Result<(), String> {
             "general.name",
             &format!("synthetic llama {}L-{}E (random weights)", s.layers, s.embd),
         );
-        set_u32("general.file_type", sys::LLAMA_FTYPE_MOSTLY_F16 as u32);
+        set_u32("general.file_type", sys::LLAMA_FTYPE_MOSTLY_F16);
         set_u32("llama.block_count", s.layers);
         set_u32("llama.context_length", s.ctx);
         set_u32("llama.embedding_length", s.embd);
