@@ -15,7 +15,7 @@
 
 use std::ffi::CString;
 use std::io::{BufWriter, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::{Parser, ValueEnum};
 use llama_cpp_sys_2 as sys;
@@ -194,7 +194,7 @@ fn vocab(n: u32) -> (Vec<String>, Vec<f32>, Vec<i32>) {
     (tokens, scores, types)
 }
 
-fn write_f16(path: &PathBuf, s: &Shape, seed: u64) -> Result<(), String> {
+fn write_f16(path: &Path, s: &Shape, seed: u64) -> Result<(), String> {
     let head_dim = s.embd / s.heads;
     let kv_dim = head_dim * s.kv_heads;
     // SAFETY: ggml/gguf C API used as documented: a metadata-only ggml context (no_alloc)
@@ -327,7 +327,7 @@ fn write_f16(path: &PathBuf, s: &Shape, seed: u64) -> Result<(), String> {
     Ok(())
 }
 
-fn quantize(inp: &PathBuf, out: &PathBuf, threads: i32) -> Result<(), String> {
+fn quantize(inp: &Path, out: &Path, threads: i32) -> Result<(), String> {
     // SAFETY: default parameters from llama.cpp with the file type and threads set; paths are
     // NUL-terminated for the duration of the call.
     unsafe {
