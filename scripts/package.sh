@@ -26,9 +26,17 @@ libs="$(dirname "$backends")/lib"
 rm -rf "$out"
 mkdir -p "$out"
 cp "$target/release/inferno" "$target/release/examples/synth" "$out/"
-# -L: copy what symlinks point to, so the bundle holds real files under the SONAMEs.
-for f in "$libs"/*.so*; do cp -L "$f" "$out/$(basename "$f")"; done
+# One real file per library, under the name the binary asks for (its SONAME, e.g.
+# libllama.so.0); -L copies what a symlink points to.
+for f in "$libs"/*.so.*; do
+  soname="$(readelf -d "$f" | sed -n 's/.*(SONAME).*\[\(.*\)\]/\1/p')"
+  [[ -n "$soname" && ! -e "$out/$soname" ]] && cp -L "$f" "$out/$soname"
+done
 cp -L "$backends"/libggml-*.so "$out/"
+# The sapphirerapids variant enables ggml's AMX kernels, which die with SIGILL on the
+# Sapphire Rapids VMs we test on (llama.cpp's own build of that variant does too); without
+# it such CPUs get the zen4 variant (AVX-512 VNNI/BF16), as fast for generation.
+rm -f "$out/libggml-cpu-sapphirerapids.so"
 strip --strip-unneeded "$out"/*.so* "$out/inferno" "$out/synth" 2>/dev/null || true
 
 # The bundle must resolve every library from its own directory.

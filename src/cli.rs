@@ -108,6 +108,10 @@ pub struct RunArgs {
     #[arg(long)]
     pub json: bool,
 
+    /// Never stop at an end-of-generation token (they are never sampled): fixed-length output
+    #[arg(long)]
+    pub ignore_eos: bool,
+
     /// Sampling temperature; 0 = greedy [config: sampling.temp, default 0.8]
     #[arg(long, value_name = "T")]
     pub temp: Option<f32>,

@@ -953,3 +953,24 @@ mod tests {
         }
     }
 }
+
+/// Every fuzzing seed and every input the fuzzer ever found a problem with (fuzz/regressions)
+/// is parsed without a panic.
+#[cfg(test)]
+mod fuzz_regressions {
+    #[test]
+    fn seeds_and_regressions_parse_without_panic() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz");
+        let mut n = 0;
+        for dir in ["seeds", "regressions"] {
+            for entry in std::fs::read_dir(root.join(dir)).unwrap().flatten() {
+                let bytes = std::fs::read(entry.path()).unwrap();
+                let _ = super::parse(&bytes[..], bytes.len() as u64);
+                n += 1;
+            }
+        }
+        assert!(n >= 3, "the seeds are there");
+        let valid = std::fs::read(root.join("seeds/small-valid.gguf")).unwrap();
+        assert!(super::parse(&valid[..], valid.len() as u64).is_ok());
+    }
+}

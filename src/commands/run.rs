@@ -70,6 +70,7 @@ pub async fn run(args: RunArgs, global: &Global) -> anyhow::Result<()> {
         system: args.system.clone(),
         stop: args.stop.clone(),
         max_tokens,
+        ignore_eos: args.ignore_eos,
         interrupts,
     };
     match text {
@@ -86,6 +87,7 @@ pub struct Session {
     pub system: Option<String>,
     pub stop: Vec<String>,
     pub max_tokens: Option<u32>,
+    pub ignore_eos: bool,
     pub interrupts: Interrupts,
 }
 
@@ -111,6 +113,7 @@ impl Session {
             sampling: self.settings.sampling.clone(),
             seed: self.settings.sampling.seed.unwrap_or_else(random_seed),
             stop: self.stop.clone(),
+            ignore_eos: self.ignore_eos,
         }
     }
 

@@ -16,6 +16,7 @@ use llama_cpp_2::context::LlamaContext;
 use llama_cpp_2::llama_batch::LlamaBatch;
 use llama_cpp_2::sampling::LlamaSampler;
 use llama_cpp_2::token::LlamaToken;
+use llama_cpp_2::token::logit_bias::LlamaLogitBias;
 use tokio::sync::mpsc;
 
 use super::chat::Message;
@@ -75,6 +76,8 @@ pub struct GenerateRequest {
     /// The seed actually used (a random one when the settings have none).
     pub seed: u32,
     pub stop: Vec<String>,
+    /// End-of-generation tokens get a logit bias of -inf, as llama.cpp's `--ignore-eos`.
+    pub ignore_eos: bool,
 }
 
 /// Measured figures of one generation.
@@ -222,8 +225,17 @@ impl<'m> Inference<'m> {
 
     /// The sampler chain for `s`: llama.cpp's default order (penalties, top-k, top-p, min-p,
     /// temperature, then a seeded draw), or plain argmax when the temperature is 0.
-    pub fn sampler(&self, s: &SamplingSettings, seed: u32) -> LlamaSampler {
+    pub fn sampler(&self, s: &SamplingSettings, seed: u32, ignore_eos: bool) -> LlamaSampler {
         let mut chain = Vec::new();
+        if ignore_eos {
+            let vocab = self.model.model.vocab();
+            let eog: Vec<LlamaLogitBias> = (0..self.model.model.n_vocab())
+                .map(LlamaToken)
+                .filter(|&t| vocab.is_eog(t))
+                .map(|t| LlamaLogitBias::new(t, f32::NEG_INFINITY))
+                .collect();
+            chain.push(LlamaSampler::logit_bias(self.model.model.n_vocab(), &eog));
+        }
         if s.repeat_penalty != 1.0 && s.repeat_last_n != 0 {
             let last_n = if s.repeat_last_n < 0 {
                 self.n_ctx() as i32
@@ -417,7 +429,7 @@ impl Inference<'_> {
         }
         let evaluated = self.sync(&prompt, cancel)?;
         let prompt_ms = started.elapsed().as_secs_f64() * 1e3;
-        let mut sampler = self.sampler(&req.sampling, req.seed);
+        let mut sampler = self.sampler(&req.sampling, req.seed, req.ignore_eos);
         sampler.accept_many(&prompt);
         let out = self.generate(req, &mut sampler, cancel, started, emit)?;
         Ok(GenerationStats {

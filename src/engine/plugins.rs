@@ -3,8 +3,7 @@
 //! Such a build ships `libggml-cpu-<variant>.so` files (and optionally `libggml-cuda.so`) beside
 //! the binary. ggml's own loader also searches the current working directory, so a library
 //! planted there would be loaded and run. We never call it: plugins come only from
-//! `INFERNO_BACKENDS_DIR` (when set), the executable's own directory, and the build tree's
-//! backend directory (for `cargo run`), in that order. Each backend family (`cpu`, `cuda`, ...)
+//! `INFERNO_BACKENDS_DIR` (when set) and the executable's own directory, in that order. Each backend family (`cpu`, `cuda`, ...)
 //! comes from the first directory that has it; among CPU variants the one scoring best on this
 //! CPU is chosen, as ggml does. A plugin that cannot be opened is reported and skipped.
 //!
@@ -27,8 +26,8 @@ pub struct PluginReport {
     pub failed: Vec<(PathBuf, String)>,
 }
 
-/// The directories plugins may come from: `INFERNO_BACKENDS_DIR`, the executable's directory,
-/// the build's backend directory. Never the working directory.
+/// The directories plugins may come from: `INFERNO_BACKENDS_DIR`, then the executable's
+/// directory. Never the working directory (nor the build tree: a bundle must be complete).
 pub fn backend_search_dirs() -> Vec<PathBuf> {
     let mut dirs = Vec::new();
     if let Some(d) = std::env::var_os("INFERNO_BACKENDS_DIR").filter(|d| !d.is_empty()) {
@@ -40,10 +39,6 @@ pub fn backend_search_dirs() -> Vec<PathBuf> {
         .and_then(|p| p.parent().map(PathBuf::from))
     {
         dirs.push(exe_dir);
-    }
-    #[cfg(feature = "dynamic-backends")]
-    if let Some(build_dir) = llama_cpp_sys_2::BACKENDS_DIR {
-        dirs.push(PathBuf::from(build_dir));
     }
     let mut unique = Vec::new();
     for d in dirs {
