@@ -20,6 +20,8 @@ fn main() {
         && std::env::var("CARGO_CFG_TARGET_OS").as_deref() == Ok("linux")
     {
         // All targets: the inferno binary and the synthetic-model example travel together.
-        println!("cargo:rustc-link-arg=-Wl,-rpath,$ORIGIN");
+        // DT_RPATH (not RUNPATH): it also applies to the libraries our libraries load
+        // (libllama.so.0 -> libggml.so.0), which have no search path of their own.
+        println!("cargo:rustc-link-arg=-Wl,--disable-new-dtags,-rpath,$ORIGIN");
     }
 }

@@ -36,14 +36,16 @@ step "synthetic TinyLlama-1.1B Q4_K_M (background) + CUDA plugin build"
 ( start=$SECONDS; "$w/bundle/synth" --preset tinyllama -o "$model" -t "$cores" && echo "synth: $((SECONDS - start)) s" ) >"$out/synth.txt" 2>&1 &
 synth_pid=$!
 start=$SECONDS
-BUILD_DIR="$w/cuda-build" "$here/build-cuda-plugin.sh" "$w/ggml" "$w/bundle" "$archs" "$(nproc)" >"$out/cuda-build.txt" 2>&1
+# Into its own directory: synth must not see a half-copied plugin beside it.
+BUILD_DIR="$w/cuda-build" "$here/build-cuda-plugin.sh" "$w/ggml" "$w/cuda-out" "$archs" "$(nproc)" >"$out/cuda-build.txt" 2>&1
 rc=$?
 tail -3 "$out/cuda-build.txt"
 echo "cuda plugin build: rc=$rc, $((SECONDS - start)) s"
 wait "$synth_pid"
 cat "$out/synth.txt"
-[[ $rc -eq 0 && -f "$w/bundle/libggml-cuda.so" && -f "$model" ]] || { echo "setup failed"; exit 1; }
-cp "$w/bundle/libggml-cuda.so" "$w/llama/"
+[[ $rc -eq 0 && -f "$w/cuda-out/libggml-cuda.so" && -f "$model" ]] || { echo "setup failed"; tail -40 "$out/cuda-build.txt"; exit 1; }
+cp "$w/cuda-out/libggml-cuda.so" "$w/bundle/"
+cp "$w/cuda-out/libggml-cuda.so" "$w/llama/"
 ls -la "$w/bundle/libggml-cuda.so" "$model"
 
 inferno="$w/bundle/inferno"
@@ -58,11 +60,11 @@ step "inferno run on the GPU"
   >"$out/run-gpu.json" 2>"$out/run-gpu.stderr.txt"
 echo "rc=$?"; cat "$out/run-gpu.json"; grep -E 'offloaded|CUDA0|load_backend' "$out/run-gpu.stderr.txt" | head
 
-bench_pair() { # name, inferno args, llama-bench args
-  local name=$1 ia=$2 la=$3 r
+bench_pair() { # name, inferno args, llama-bench args, environment for inferno
+  local name=$1 ia=$2 la=$3 ienv=${4:-} r
   for r in 1 2; do
     # shellcheck disable=SC2086
-    "$inferno" bench -m "$model" -p 512 -n 128 -r 5 $ia -o json >"$out/inferno-$name-$r.json" 2>"$out/inferno-$name-$r.err"
+    env $ienv "$inferno" bench -m "$model" -p 512 -n 128 -r 5 $ia -o json >"$out/inferno-$name-$r.json" 2>"$out/inferno-$name-$r.err"
     echo "inferno $name round $r: rc=$?"
     # shellcheck disable=SC2086
     "$w/llama/llama-bench" -m "$model" -p 512 -n 128 -r 5 $la -o json >"$out/llama-$name-$r.json" 2>"$out/llama-$name-$r.err"
@@ -71,8 +73,12 @@ bench_pair() { # name, inferno args, llama-bench args
 }
 step "bench: all layers on the GPU"
 bench_pair gpu "--gpu-layers 99 -t $cores" "-ngl 99 -t $cores"
-step "bench: GPU off, $cores CPU threads"
-bench_pair cpu "--gpu-layers 0 -t $cores" "-ngl 0 -t $cores"
+step "bench: GPU off entirely, $cores CPU threads"
+# gpu_enabled=false: no GPU at all; llama-bench needs -nopo 1 to stop it from running prompt
+# batches on the GPU for CPU-resident weights.
+bench_pair cpu "--gpu-layers 0 -t $cores" "-ngl 0 -nopo 1 -t $cores" INFERNO_GPU_ENABLED=false
+step "bench: weights on the CPU, batched work on the GPU (llama.cpp's -ngl 0)"
+bench_pair ngl0 "--gpu-layers 0 -t $cores" "-ngl 0 -t $cores"
 grep -h load_backend "$out"/llama-*.err | sort -u
 
 step "summary"
@@ -93,7 +99,7 @@ def samples(pattern, ours):
     return res
 lines = ["| setup | test | inferno t/s | llama-bench t/s | ratio |", "| --- | --- | ---: | ---: | ---: |"]
 speed = {}
-for setup in ["gpu", "cpu"]:
+for setup in ["gpu", "ngl0", "cpu"]:
     a, b = samples(f"inferno-{setup}-*.json", True), samples(f"llama-{setup}-*.json", False)
     for t in ["pp512", "tg128"]:
         if t in a and t in b:
@@ -106,3 +112,11 @@ for t in ["pp512", "tg128"]:
         print(f"GPU/CPU speedup {t}: {speed[('gpu', t)] / speed[('cpu', t)]:.1f}x")
 open(os.path.join(out, "summary.md"), "w").write("\n".join(lines) + "\n")
 PY
+
+# The machine returns at most 8 files: keep the summary, the log, info and the run report,
+# and everything raw in one archive.
+step "pack raw logs"
+(cd "$out" && tar czf raw-logs.tar.gz ./*.json ./*.err ./*.txt ./*.md 2>/dev/null &&
+  find . -maxdepth 1 -type f ! -name raw-logs.tar.gz ! -name log.txt ! -name summary.md \
+    ! -name info.txt ! -name run-gpu.json -delete)
+ls -la "$out"

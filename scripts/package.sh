@@ -43,7 +43,7 @@ strip --strip-unneeded "$out"/*.so* "$out/inferno" "$out/synth" 2>/dev/null || t
 if command -v readelf >/dev/null; then
   readelf -d "$out/inferno" | grep -q 'R.*PATH.*\$ORIGIN' || { echo "package: inferno lacks RPATH \$ORIGIN" >&2; exit 1; }
 fi
-missing="$(cd / && ldd "$out/inferno" | grep 'not found' || true)"
+missing="$(cd / && ldd "$out/inferno" "$out/synth" | grep "not found" || true)"
 [[ -z "$missing" ]] || { echo "package: unresolved libraries:"$'\n'"$missing" >&2; exit 1; }
 echo "package: $(du -sh "$out" | cut -f1) in $out" >&2
 ls -1 "$out" >&2

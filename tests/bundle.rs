@@ -15,7 +15,11 @@ const NEEDS: &str = "needs the bundle from scripts/package.sh";
 
 fn bundle() -> PathBuf {
     let d = root().join("dist/inferno-linux-x86_64");
-    assert!(d.join("inferno").is_file(), "{} missing: run scripts/package.sh", d.display());
+    assert!(
+        d.join("inferno").is_file(),
+        "{} missing: run scripts/package.sh",
+        d.display()
+    );
     d
 }
 
@@ -53,7 +57,11 @@ fn planted_plugin(dir: &Path, name: &str, marker: &Path) {
 fn inferno_in(bin_dir: &Path, cwd: &Path) -> Inferno {
     let mut inf = Inferno::new();
     inf.cmd = Command::new(bin_dir.join("inferno"));
-    inf.cmd.current_dir(cwd).env("HOME", cwd).env_remove("INFERNO_BACKENDS_DIR").stdin(std::process::Stdio::null());
+    inf.cmd
+        .current_dir(cwd)
+        .env("HOME", cwd)
+        .env_remove("INFERNO_BACKENDS_DIR")
+        .stdin(std::process::Stdio::null());
     inf
 }
 
@@ -62,15 +70,36 @@ fn inferno_in(bin_dir: &Path, cwd: &Path) -> Inferno {
 fn relocated_bundle_runs_and_picks_a_cpu_variant() {
     let _ = NEEDS;
     let b = relocated();
-    let out = inferno_in(b.path(), b.path()).args(["info", "--json"]).run().ok();
-    let j: serde_json::Value = serde_json::from_str(&out).unwrap();
-    let loaded = j["build"]["plugins_loaded"][0].as_str().unwrap();
-    assert!(loaded.starts_with(&b.path().display().to_string()) && loaded.contains("libggml-cpu-"), "{loaded}");
-    let text = inferno_in(b.path(), b.path())
-        .args(["run", "-m", model(GEMMA).to_str().unwrap(), "--temp", "0", "-t", "2", "-n", "12", "-p", "The capital of France is"])
+    let out = inferno_in(b.path(), b.path())
+        .args(["info", "--json"])
         .run()
         .ok();
-    assert!(text.starts_with(" the capital of the country of France."), "{text}");
+    let j: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let loaded = j["build"]["plugins_loaded"][0].as_str().unwrap();
+    assert!(
+        loaded.starts_with(&b.path().display().to_string()) && loaded.contains("libggml-cpu-"),
+        "{loaded}"
+    );
+    let text = inferno_in(b.path(), b.path())
+        .args([
+            "run",
+            "-m",
+            model(GEMMA).to_str().unwrap(),
+            "--temp",
+            "0",
+            "-t",
+            "2",
+            "-n",
+            "12",
+            "-p",
+            "The capital of France is",
+        ])
+        .run()
+        .ok();
+    assert!(
+        text.starts_with(" the capital of the country of France."),
+        "{text}"
+    );
 }
 
 #[test]
@@ -82,13 +111,31 @@ fn plugins_are_never_loaded_from_the_working_directory() {
     planted_plugin(cwd.path(), "libggml-cpu-planted.so", &marker);
     inferno_in(b.path(), cwd.path()).args(["info"]).run().ok();
     inferno_in(b.path(), cwd.path())
-        .args(["run", "-m", model(GEMMA).to_str().unwrap(), "-n", "2", "-p", "Hi"])
+        .args([
+            "run",
+            "-m",
+            model(GEMMA).to_str().unwrap(),
+            "-n",
+            "2",
+            "-p",
+            "Hi",
+        ])
         .run()
         .ok();
-    assert!(!marker.exists(), "a library in the working directory was loaded");
+    assert!(
+        !marker.exists(),
+        "a library in the working directory was loaded"
+    );
     // The plant does work when its directory is named explicitly, so the check above can fail.
-    let r = inferno_in(b.path(), cwd.path()).env("INFERNO_BACKENDS_DIR", cwd.path().to_str().unwrap()).args(["info"]).run();
-    assert!(marker.exists(), "INFERNO_BACKENDS_DIR is searched: {}", r.stderr());
+    let r = inferno_in(b.path(), cwd.path())
+        .env("INFERNO_BACKENDS_DIR", cwd.path().to_str().unwrap())
+        .args(["info"])
+        .run();
+    assert!(
+        marker.exists(),
+        "INFERNO_BACKENDS_DIR is searched: {}",
+        r.stderr()
+    );
 }
 
 #[test]
@@ -96,14 +143,33 @@ fn plugins_are_never_loaded_from_the_working_directory() {
 fn corrupt_plugin_is_reported_and_skipped() {
     let b = relocated();
     let plugins = tempfile::tempdir().unwrap();
-    std::fs::write(plugins.path().join("libggml-cuda.so"), b"this is not a shared library").unwrap();
+    std::fs::write(
+        plugins.path().join("libggml-cuda.so"),
+        b"this is not a shared library",
+    )
+    .unwrap();
     let r = inferno_in(b.path(), b.path())
         .env("INFERNO_BACKENDS_DIR", plugins.path().to_str().unwrap())
-        .args(["run", "-m", model(GEMMA).to_str().unwrap(), "--temp", "0", "-n", "6", "-p", "The capital of France is"])
+        .args([
+            "run",
+            "-m",
+            model(GEMMA).to_str().unwrap(),
+            "--temp",
+            "0",
+            "-n",
+            "6",
+            "-p",
+            "The capital of France is",
+        ])
         .run();
     assert!(r.ok().starts_with(" the capital"), "CPU keeps working");
     let err = r.stderr();
-    assert!(err.contains("backend plugin") && err.contains("libggml-cuda.so") && err.contains("skipped"), "{err}");
+    assert!(
+        err.contains("backend plugin")
+            && err.contains("libggml-cuda.so")
+            && err.contains("skipped"),
+        "{err}"
+    );
 }
 
 #[test]

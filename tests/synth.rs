@@ -10,13 +10,26 @@ use common::*;
 
 fn synth() -> PathBuf {
     let p = bin().parent().unwrap().join("examples/synth");
-    assert!(p.is_file(), "{} missing: cargo test builds the examples", p.display());
+    assert!(
+        p.is_file(),
+        "{} missing: cargo test builds the examples",
+        p.display()
+    );
     p
 }
 
 fn generate(path: &std::path::Path, extra: &[&str]) {
-    let out = Command::new(synth()).args(["--preset", "tiny", "-t", "2", "-o"]).arg(path).args(extra).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = Command::new(synth())
+        .args(["--preset", "tiny", "-t", "2", "-o"])
+        .arg(path)
+        .args(extra)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 #[test]
@@ -26,20 +39,62 @@ fn tiny_synthetic_model_has_its_shape_and_runs() {
     generate(&m, &[]);
     let size = std::fs::metadata(&m).unwrap().len();
     assert!(size < 4 << 20, "a few MB: {size}");
-    let info: serde_json::Value =
-        serde_json::from_str(&Inferno::new().args(["info", "--json", "-m", m.to_str().unwrap()]).run().ok()).unwrap();
+    let info: serde_json::Value = serde_json::from_str(
+        &Inferno::new()
+            .args(["info", "--json", "-m", m.to_str().unwrap()])
+            .run()
+            .ok(),
+    )
+    .unwrap();
     let f = &info["model"];
     assert_eq!(f["architecture"], "llama");
     assert!(f["name"].as_str().unwrap().contains("synthetic"));
     assert_eq!(f["file_type"], "Q4_K_M");
-    assert_eq!((f["layers"].as_u64(), f["embedding_length"].as_u64(), f["feed_forward_length"].as_u64()), (Some(2), Some(256), Some(768)));
-    assert_eq!((f["heads"].as_u64(), f["kv_heads"].as_u64(), f["vocab_size"].as_u64()), (Some(4), Some(2), Some(1024)));
+    assert_eq!(
+        (
+            f["layers"].as_u64(),
+            f["embedding_length"].as_u64(),
+            f["feed_forward_length"].as_u64()
+        ),
+        (Some(2), Some(256), Some(768))
+    );
+    assert_eq!(
+        (
+            f["heads"].as_u64(),
+            f["kv_heads"].as_u64(),
+            f["vocab_size"].as_u64()
+        ),
+        (Some(4), Some(2), Some(1024))
+    );
     assert_eq!(f["tokenizer"], "llama");
-    let types: Vec<&str> = f["quantization"].as_array().unwrap().iter().map(|q| q["type"].as_str().unwrap()).collect();
-    assert!(types.contains(&"Q4_K") && types.contains(&"Q6_K"), "Q4_K_M mix: {types:?}");
+    let types: Vec<&str> = f["quantization"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|q| q["type"].as_str().unwrap())
+        .collect();
+    assert!(
+        types.contains(&"Q4_K") && types.contains(&"Q6_K"),
+        "Q4_K_M mix: {types:?}"
+    );
 
     let run: serde_json::Value = serde_json::from_str(
-        &Inferno::new().args(["run", "-m", m.to_str().unwrap(), "--temp", "0", "-n", "8", "--ignore-eos", "--json", "-p", "hello"]).run().ok(),
+        &Inferno::new()
+            .args([
+                "run",
+                "-m",
+                m.to_str().unwrap(),
+                "--temp",
+                "0",
+                "-n",
+                "8",
+                "--ignore-eos",
+                "--json",
+                "-p",
+                "hello",
+            ])
+            .run()
+            .ok(),
     )
     .unwrap();
     assert_eq!(run["gen_tokens"], 8);
@@ -49,7 +104,11 @@ fn tiny_synthetic_model_has_its_shape_and_runs() {
 #[test]
 fn the_same_seed_writes_the_same_file() {
     let dir = tempfile::tempdir().unwrap();
-    let (a, b, c) = (dir.path().join("a.gguf"), dir.path().join("b.gguf"), dir.path().join("c.gguf"));
+    let (a, b, c) = (
+        dir.path().join("a.gguf"),
+        dir.path().join("b.gguf"),
+        dir.path().join("c.gguf"),
+    );
     generate(&a, &["--ftype", "f16"]);
     generate(&b, &["--ftype", "f16"]);
     generate(&c, &["--ftype", "f16", "--seed", "7"]);

@@ -56,6 +56,7 @@ struct Record<'a> {
     n_ubatch: u32,
     n_gpu_layers: u32,
     flash_attn: String,
+    op_offload: bool,
     n_ctx: u32,
     test_time: u64,
     #[serde(flatten)]
@@ -83,6 +84,7 @@ fn record(r: &TestResult) -> Record<'_> {
         n_ubatch: r.spec.n_ubatch,
         n_gpu_layers: r.spec.gpu_layers,
         flash_attn: r.spec.flash_attn.to_string(),
+        op_offload: r.spec.op_offload,
         n_ctx: r.spec.context(),
         test_time: r.started_at,
         summary: summarize(r),
@@ -478,6 +480,7 @@ mod tests {
             n_ubatch: 512,
             gpu_layers: 0,
             flash_attn: FlashAttn::Auto,
+            op_offload: true,
             n_ctx: 0,
         };
         let ctx = vec![

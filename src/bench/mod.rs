@@ -26,6 +26,9 @@ pub struct TestSpec {
     pub n_ubatch: u32,
     pub gpu_layers: u32,
     pub flash_attn: FlashAttn,
+    /// Whether llama.cpp may run batched work on a GPU for CPU-resident weights (off when the
+    /// GPU is disabled in the configuration).
+    pub op_offload: bool,
     /// Context size; 0 means prompt + generation + depth, as llama-bench sizes it.
     pub n_ctx: u32,
 }

@@ -20,6 +20,7 @@ pub struct Lists {
     pub gpu_layers: Vec<u32>,
     pub flash_attn: Vec<FlashAttn>,
     pub n_ctx: Vec<u32>,
+    pub op_offload: bool,
 }
 
 /// llama-bench's list syntax: `a,b,c`, ranges `first-last`, `first-last+step`, `first-last*mult`.
@@ -116,6 +117,7 @@ pub fn instances(l: &Lists) -> Vec<TestSpec> {
                                         n_ubatch: n_ubatch.min(n_batch),
                                         gpu_layers,
                                         flash_attn,
+                                        op_offload: l.op_offload,
                                         n_ctx,
                                     };
                                     let pp = l.n_prompt.iter().filter(|&&p| p > 0).map(|&p| (p, 0));
@@ -173,6 +175,7 @@ mod tests {
             gpu_layers: vec![0],
             flash_attn: vec![FlashAttn::Auto],
             n_ctx: vec![0],
+            op_offload: true,
         };
         let names: Vec<(u32, String)> = instances(&l)
             .iter()

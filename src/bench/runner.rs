@@ -93,6 +93,7 @@ fn measure(
             n_ubatch: spec.n_ubatch,
             threads: spec.threads,
             flash_attn: spec.flash_attn,
+            op_offload: spec.op_offload,
         },
     )?;
     let mut tokens = TokenSource::new(&inf, 1234);

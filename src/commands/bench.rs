@@ -64,6 +64,7 @@ pub async fn bench(args: BenchArgs, global: &Global) -> anyhow::Result<()> {
         gpu_layers: list(&args.gpu_layers, "--gpu-layers", vec![b.gpu_layers])?,
         flash_attn: flash_list(&args.flash_attn, b.flash_attn)?,
         n_ctx: list(&args.context_size, "-c/--context-size", vec![0])?,
+        op_offload: b.gpu_enabled,
     };
     let specs = plan::instances(&lists);
     if specs.is_empty() {

@@ -156,6 +156,9 @@ pub fn context_options(s: &Settings) -> ContextOptions {
         n_ubatch: s.backend.ubatch_size,
         threads: s.backend.threads,
         flash_attn: s.backend.flash_attn,
+        // gpu_enabled = false means no GPU at all; gpu_layers = 0 alone keeps the weights on
+        // the CPU but lets llama.cpp use the GPU for prompt batches, as llama.cpp's -ngl 0.
+        op_offload: s.backend.gpu_enabled,
     }
 }
 

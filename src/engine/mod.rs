@@ -179,6 +179,9 @@ pub struct ContextOptions {
     pub n_ubatch: u32,
     pub threads: u32,
     pub flash_attn: FlashAttn,
+    /// Let llama.cpp run large batched operations on a GPU even for weights kept on the CPU
+    /// (its default). Off means the GPU is not used at all.
+    pub op_offload: bool,
 }
 
 /// llama.cpp documents concurrent context creation on one model as unsound; serialize it.
@@ -203,6 +206,7 @@ pub fn new_context<'m>(
         .with_n_threads(threads)
         .with_n_threads_batch(threads)
         .with_flash_attention_policy(flash)
+        .with_op_offload(opts.op_offload)
         // Timings are measured by us; llama.cpp's perf counters stay off as by default.
         .with_no_perf(true);
     let _guard = CONTEXT_CREATION.lock().unwrap_or_else(|e| e.into_inner());

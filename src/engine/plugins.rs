@@ -93,15 +93,24 @@ mod dl {
 
     use super::{PluginReport, plugin_family, plugin_files};
 
-    /// ggml's plugin score: 0 = cannot run on this machine, higher = better.
+    /// ggml's plugin score: 0 = cannot run on this machine, higher = better. Only plugins
+    /// built as variants (the CPU ones) export a score; a plugin without one scores 1, as
+    /// ggml's own loader then falls back to it.
     fn score(path: &Path) -> Result<i32, String> {
         // SAFETY: loading a ggml backend plugin runs its initializers; these files come only
         // from the allowed directories. The symbol has ggml's `int (void)` signature.
         unsafe {
             let lib = libloading::Library::new(path).map_err(|e| e.to_string())?;
-            let f: libloading::Symbol<unsafe extern "C" fn() -> i32> =
-                lib.get(b"ggml_backend_score").map_err(|e| e.to_string())?;
-            Ok(f())
+            if lib
+                .get::<unsafe extern "C" fn() -> *mut std::ffi::c_void>(b"ggml_backend_init")
+                .is_err()
+            {
+                return Err("not a ggml backend plugin (no ggml_backend_init)".into());
+            }
+            match lib.get::<unsafe extern "C" fn() -> i32>(b"ggml_backend_score") {
+                Ok(f) => Ok(f()),
+                Err(_) => Ok(1),
+            }
         }
     }
 
