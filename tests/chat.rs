@@ -7,9 +7,10 @@ use std::process::Command;
 use common::*;
 use rexpect::session::spawn_command;
 
-fn session() -> rexpect::session::PtySession {
-    let mut cmd = Command::new(bin());
-    cmd.args([
+/// An interactive session in a pseudo-terminal, in a clean environment (see `Inferno`); the
+/// returned `Inferno` keeps its temporary home alive.
+fn session() -> (rexpect::session::PtySession, Inferno) {
+    let mut inf = Inferno::new().args([
         "run",
         "-m",
         model(QWEN).to_str().unwrap(),
@@ -20,18 +21,12 @@ fn session() -> rexpect::session::PtySession {
         "-n",
         "48",
     ]);
-    for (k, _) in std::env::vars() {
-        if k.starts_with("INFERNO_") {
-            cmd.env_remove(k);
-        }
-    }
-    // No user or project configuration.
-    let home = std::env::temp_dir().join(format!("inferno-chat-test-{}", std::process::id()));
-    std::fs::create_dir_all(&home).unwrap();
-    cmd.env("HOME", &home)
-        .env("XDG_CONFIG_HOME", home.join("c"))
-        .current_dir(&home);
-    spawn_command(cmd, Some(60_000)).expect("spawn in a pty")
+    // rexpect connects the pty to stdin/stdout/stderr itself.
+    let cmd = std::mem::replace(&mut inf.cmd, Command::new("true"));
+    (
+        spawn_command(cmd, Some(60_000)).expect("spawn in a pty"),
+        inf,
+    )
 }
 
 /// Wait for the next prompt and return what was shown before it.
@@ -42,7 +37,7 @@ fn until_prompt(p: &mut rexpect::session::PtySession) -> String {
 #[test]
 fn two_turns_clear_and_bye() {
     let _one = exclusive();
-    let mut p = session();
+    let (mut p, _env) = session();
     let banner = until_prompt(&mut p);
     assert!(banner.contains("chatting with qwen2.5-coder"), "{banner}");
 
@@ -83,7 +78,7 @@ fn two_turns_clear_and_bye() {
 #[test]
 fn multi_line_input_and_ctrl_c() {
     let _one = exclusive();
-    let mut p = session();
+    let (mut p, _env) = session();
     until_prompt(&mut p);
     p.send_line("\"\"\"").unwrap();
     p.exp_string("... ").unwrap();
@@ -112,7 +107,7 @@ fn multi_line_input_and_ctrl_c() {
 #[test]
 fn ctrl_d_exits_zero() {
     let _one = exclusive();
-    let mut p = session();
+    let (mut p, _env) = session();
     until_prompt(&mut p);
     p.send_control('d').unwrap();
     p.exp_eof().unwrap();

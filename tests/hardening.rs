@@ -5,7 +5,6 @@
 
 mod common;
 
-use std::io::Read;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -174,97 +173,53 @@ fn megabyte_of_stdin_is_refused_for_the_context_not_crashed() {
     assert!(started.elapsed() < Duration::from_secs(60));
 }
 
-/// Spawn `inferno run`, wait `after`, send `signal`; returns (exit code, stdout, elapsed after
-/// the signal).
-fn signal_during(args: &[&str], after: Duration, signal: &str) -> (Option<i32>, Vec<u8>, Duration) {
-    let _one = exclusive();
-    let mut inf = Inferno::new();
-    let mut child = inf
-        .cmd
-        .args(args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    std::thread::sleep(after);
-    let sent = Instant::now();
-    Command::new("kill")
-        .args([signal, &child.id().to_string()])
-        .status()
-        .unwrap();
-    let mut out = Vec::new();
-    child.stdout.take().unwrap().read_to_end(&mut out).unwrap();
-    let status = child.wait().unwrap();
-    (status.code(), out, sent.elapsed())
-}
-
 #[test]
 fn sigint_during_load_exits_130_promptly() {
     let m = model(QWEN);
-    let (code, out, took) = signal_during(
-        &["run", "-m", m.to_str().unwrap(), "-p", "hi"],
-        Duration::from_millis(60),
-        "-INT",
-    );
-    assert_eq!(code, Some(130));
-    assert!(out.is_empty());
-    assert!(took < Duration::from_secs(3), "{took:?}");
+    let r = Inferno::new()
+        .args(["run", "-m", m.to_str().unwrap(), "-p", "hi"])
+        .signal_after(0, Duration::from_millis(60), "-INT");
+    assert_eq!(r.code, Some(130), "{}", r.stderr);
+    assert!(r.stdout.is_empty());
+    assert!(r.took < Duration::from_secs(3), "{:?}", r.took);
+}
+
+/// About 6000 tokens in 32-token batches: evaluation takes far longer than the waits below.
+fn long_prompt_eval() -> Inferno {
+    let prompt = "The quick brown fox jumps over the lazy dog. ".repeat(600);
+    let m = model(QWEN);
+    Inferno::new().args([
+        "run",
+        "-m",
+        m.to_str().unwrap(),
+        "--raw",
+        "-c",
+        "8192",
+        "-b",
+        "32",
+        "-n",
+        "4",
+        "-p",
+        &prompt,
+    ])
 }
 
 #[test]
 fn sigint_during_prompt_evaluation_exits_130_promptly() {
-    let m = model(QWEN);
-    let prompt = "The quick brown fox jumps over the lazy dog. ".repeat(600);
-    // About 6000 tokens in 32-token batches: evaluation takes far longer than the wait.
-    let (code, out, took) = signal_during(
-        &[
-            "run",
-            "-m",
-            m.to_str().unwrap(),
-            "--raw",
-            "-c",
-            "8192",
-            "-b",
-            "32",
-            "-n",
-            "4",
-            "-p",
-            &prompt,
-        ],
-        Duration::from_secs(3),
-        "-INT",
-    );
-    assert_eq!(code, Some(130));
-    assert!(out.is_empty(), "nothing was generated yet");
+    let r = long_prompt_eval().signal_after(0, Duration::from_secs(3), "-INT");
+    assert_eq!(r.code, Some(130), "{}", r.stderr);
+    assert!(r.stdout.is_empty(), "nothing was generated yet");
     assert!(
-        took < Duration::from_secs(3),
-        "stops within a batch: {took:?}"
+        r.took < Duration::from_secs(3),
+        "stops within a batch: {:?}",
+        r.took
     );
 }
 
 #[test]
 fn sigterm_during_prompt_evaluation_exits_143() {
-    let m = model(QWEN);
-    let prompt = "The quick brown fox jumps over the lazy dog. ".repeat(600);
-    let (code, _, _) = signal_during(
-        &[
-            "run",
-            "-m",
-            m.to_str().unwrap(),
-            "--raw",
-            "-c",
-            "8192",
-            "-b",
-            "32",
-            "-n",
-            "4",
-            "-p",
-            &prompt,
-        ],
-        Duration::from_secs(2),
-        "-TERM",
-    );
-    assert_eq!(code, Some(143));
+    let r = long_prompt_eval().signal_after(0, Duration::from_secs(2), "-TERM");
+    assert_eq!(r.code, Some(143), "{}", r.stderr);
 }
 
 #[test]
@@ -284,12 +239,7 @@ fn two_processes_on_one_model_at_once() {
             "-p",
             "The capital of France is",
         ]);
-        let child = inf
-            .cmd
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
+        let child = inf.spawn();
         (inf, child)
     };
     let (_a, ca) = spawn();

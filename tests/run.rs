@@ -3,7 +3,7 @@
 mod common;
 
 use std::io::Read;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use common::*;
@@ -377,42 +377,28 @@ fn gemma_has_no_template_and_runs_raw() {
 #[test]
 fn closed_stdout_ends_quietly_with_success() {
     let _one = exclusive();
-    let mut inf = Inferno::new();
-    let mut child = inf
-        .cmd
-        .args([
-            "run",
-            "-m",
-            model(GEMMA).to_str().unwrap(),
-            "--temp",
-            "0",
-            "-n",
-            "400",
-            "-p",
-            "The capital of France is",
-        ])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let m = model(GEMMA);
+    let mut inf = Inferno::new().args([
+        "run",
+        "-m",
+        m.to_str().unwrap(),
+        "--temp",
+        "0",
+        "-n",
+        "400",
+        "-p",
+        "The capital of France is",
+    ]);
+    let mut child = inf.spawn();
     let mut stdout = child.stdout.take().unwrap();
     let mut first = [0u8; 20];
     stdout.read_exact(&mut first).unwrap();
     drop(stdout); // like `| head -c 20`
     let started = Instant::now();
     let out = child.wait_with_output().unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "stderr: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(
-        out.stderr.is_empty(),
-        "stderr must be empty: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "stderr: {err}");
+    assert!(err.is_empty(), "stderr must be empty: {err}");
     assert!(
         started.elapsed() < Duration::from_secs(5),
         "stops soon after the pipe closes"
@@ -444,14 +430,12 @@ fn head_in_a_shell_pipeline_exits_zero() {
 
 #[test]
 fn sigint_mid_generation_flushes_and_exits_130() {
-    let _one = exclusive();
-    let mut inf = Inferno::new();
-    let mut child = inf
-        .cmd
+    let m = model(QWEN);
+    let r = Inferno::new()
         .args([
             "run",
             "-m",
-            model(QWEN).to_str().unwrap(),
+            m.to_str().unwrap(),
             "--raw",
             "--temp",
             "0",
@@ -459,44 +443,24 @@ fn sigint_mid_generation_flushes_and_exits_130() {
             "2000",
         ])
         .args(["-p", "Write a very long story about a dragon."])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdout = child.stdout.take().unwrap();
-    let mut first = [0u8; 16];
-    stdout.read_exact(&mut first).unwrap();
-    let status = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
-    let mut rest = Vec::new();
-    stdout.read_to_end(&mut rest).unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(130),
-        "stderr: {}",
-        String::from_utf8_lossy(&out.stderr)
+        .signal_after(16, Duration::ZERO, "-INT");
+    assert_eq!(r.code, Some(130), "stderr: {}", r.stderr);
+    assert!(
+        r.stdout.ends_with(b"\n"),
+        "partial text flushed and terminated"
     );
-    let text = [&first[..], &rest].concat();
-    assert!(text.ends_with(b"\n"), "partial text flushed and terminated");
-    assert!(text.len() < 2000 * 3, "generation stopped early");
-    assert!(!String::from_utf8_lossy(&out.stderr).contains("panicked"));
+    assert!(r.stdout.len() < 2000 * 3, "generation stopped early");
+    assert!(!r.stderr.contains("panicked"));
 }
 
 #[test]
 fn sigterm_mid_generation_exits_143() {
-    let _one = exclusive();
-    let mut inf = Inferno::new();
-    let mut child = inf
-        .cmd
+    let m = model(GEMMA);
+    let r = Inferno::new()
         .args([
             "run",
             "-m",
-            model(GEMMA).to_str().unwrap(),
+            m.to_str().unwrap(),
             "--temp",
             "0",
             "-n",
@@ -504,20 +468,6 @@ fn sigterm_mid_generation_exits_143() {
             "-p",
             "Once upon a time",
         ])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdout = child.stdout.take().unwrap();
-    let mut first = [0u8; 8];
-    stdout.read_exact(&mut first).unwrap();
-    Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    let mut rest = Vec::new();
-    stdout.read_to_end(&mut rest).unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert_eq!(out.status.code(), Some(143));
+        .signal_after(8, Duration::ZERO, "-TERM");
+    assert_eq!(r.code, Some(143), "stderr: {}", r.stderr);
 }

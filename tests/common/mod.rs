@@ -3,9 +3,20 @@
 //! skipped).
 #![allow(dead_code)] // each test binary uses a different subset
 
+use std::io::Read;
 use std::path::{Path, PathBuf};
+use std::process::Child;
 use std::process::{Command, Output, Stdio};
 use std::sync::{Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+/// What [`Inferno::signal_after`] saw.
+pub struct Signalled {
+    pub code: Option<i32>,
+    pub stdout: Vec<u8>,
+    pub stderr: String,
+    pub took: Duration,
+}
 
 /// One model-running process at a time. The test harness runs tests in parallel, and two
 /// llama.cpp processes with 2 threads each on a 2-core machine spin against each other
@@ -56,9 +67,44 @@ impl Inferno {
         }
         cmd.env("HOME", home.path())
             .env("XDG_CONFIG_HOME", home.path().join("config"))
-            .current_dir(home.path())
-            .stdin(Stdio::null());
+            .current_dir(home.path());
         Inferno { cmd, _home: home }
+    }
+
+    /// Start it with stdout and stderr piped (the caller holds [`exclusive`]).
+    pub fn spawn(&mut self) -> Child {
+        self.cmd
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("inferno starts")
+    }
+
+    /// Start it, wait until `bytes` of output arrived (0: wait `delay` instead), send
+    /// `signal` (`-INT`, `-TERM`), and collect everything: exit code (None if killed by a
+    /// signal), all of stdout, stderr, and how long it took to end after the signal.
+    pub fn signal_after(mut self, bytes: usize, delay: Duration, signal: &str) -> Signalled {
+        let _one = exclusive();
+        let mut child = self.spawn();
+        let mut stdout = child.stdout.take().unwrap();
+        let mut out = vec![0u8; bytes];
+        stdout.read_exact(&mut out).unwrap();
+        std::thread::sleep(delay);
+        let sent = Instant::now();
+        let ok = Command::new("kill")
+            .args([signal, &child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(ok.success());
+        stdout.read_to_end(&mut out).unwrap();
+        let rest = child.wait_with_output().unwrap();
+        Signalled {
+            code: rest.status.code(),
+            stdout: out,
+            stderr: String::from_utf8_lossy(&rest.stderr).into_owned(),
+            took: sent.elapsed(),
+        }
     }
 
     pub fn dir(&self) -> &Path {
@@ -81,7 +127,11 @@ impl Inferno {
 
     pub fn run(mut self) -> Run {
         let _one = exclusive();
-        Run(self.cmd.output().expect("inferno runs"))
+        Run(self
+            .cmd
+            .stdin(Stdio::null())
+            .output()
+            .expect("inferno runs"))
     }
 
     /// Run with `input` on stdin.
