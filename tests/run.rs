@@ -471,3 +471,20 @@ fn sigterm_mid_generation_exits_143() {
         .signal_after(8, Duration::ZERO, "-TERM");
     assert_eq!(r.code, Some(143), "stderr: {}", r.stderr);
 }
+
+#[test]
+fn asking_for_a_gpu_without_one_is_said_not_silent() {
+    let r = greedy(GEMMA, "Hi", 2)
+        .env("INFERNO_GPU_ENABLED", "true")
+        .run();
+    r.ok();
+    assert!(
+        r.stderr().contains("GPU offload was requested but no GPU"),
+        "{}",
+        r.stderr()
+    );
+    // Not asked for: nothing said.
+    let quiet = greedy(GEMMA, "Hi", 2).run();
+    quiet.ok();
+    assert!(quiet.stderr().is_empty(), "{}", quiet.stderr());
+}
