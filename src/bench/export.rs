@@ -403,8 +403,8 @@ pub fn markdown(results: &[TestResult]) -> String {
     let detail_rows: Vec<Vec<String>> = results
         .iter()
         .map(|r| {
-            let s = summarize(r);
             let rec = record(r);
+            let s = &rec.summary;
             vec![
                 r.spec.name(),
                 s.ttft_ms.map_or("-".into(), |t| {

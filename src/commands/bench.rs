@@ -10,7 +10,6 @@ use crate::bench::runner::{self, Progress};
 use crate::bench::{BuildInfo, export};
 use crate::cli::BenchArgs;
 use crate::config::{FlashAttn, Layer};
-use crate::engine;
 use crate::error::{Exit, fail};
 use crate::output;
 use crate::system;
@@ -74,6 +73,7 @@ pub async fn bench(args: BenchArgs, global: &Global) -> anyhow::Result<()> {
         ));
     }
 
+    super::warn_plugins()?;
     let interrupts = global.interrupts.clone();
     let bar = progress_bar(specs.len(), global.verbose > 0);
     let cancel = interrupts.flag();
@@ -112,7 +112,6 @@ pub async fn bench(args: BenchArgs, global: &Global) -> anyhow::Result<()> {
             .map(|d| d.description.clone())
             .collect(),
     };
-    engine::backend()?;
     output::stdout(&export::render(args.output, &build, &results))?;
     Ok(())
 }

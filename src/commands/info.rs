@@ -235,12 +235,13 @@ fn model_report(path: &str, g: &GgufFile, s: &Settings, all: bool) -> anyhow::Re
         u64::from(s.backend.ubatch_size),
     );
     let layers = facts.layers.unwrap_or(0);
+    let available = system::system().memory_available_bytes;
     let fit = system::devices()
         .iter()
         .map(|d| {
             // llama.cpp's CPU device reports the machine's memory; "available" is what counts.
             let free = if d.kind == "cpu" {
-                system::system().memory_available_bytes
+                available
             } else {
                 d.memory_free_bytes
             };
