@@ -226,10 +226,7 @@ fn sigterm_during_prompt_evaluation_exits_143() {
 fn two_processes_on_one_model_at_once() {
     let _one = exclusive();
     let spawn = || {
-        let mut inf = Inferno::new().args([
-            "run",
-            "-m",
-            model(GEMMA).to_str().unwrap(),
+        let mut inf = run_on(GEMMA).args([
             "--temp",
             "0",
             "-t",

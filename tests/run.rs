@@ -62,19 +62,7 @@ fn emoji_split_across_tokens_arrive_intact() {
 #[test]
 fn stdin_file_and_flag_give_the_same_text() {
     let prompt = "The capital of France is";
-    let base = || {
-        Inferno::new().args([
-            "run",
-            "-m",
-            model(GEMMA).to_str().unwrap(),
-            "--temp",
-            "0",
-            "-t",
-            "2",
-            "-n",
-            "12",
-        ])
-    };
+    let base = || run_on(GEMMA).args(["--temp", "0", "-t", "2", "-n", "12"]);
     let from_flag = base().args(["-p", prompt]).run().ok();
     // One trailing newline is removed from stdin, as `echo` adds one.
     let from_stdin = base().run_stdin(format!("{prompt}\n").as_bytes()).ok();
@@ -92,17 +80,8 @@ fn stdin_file_and_flag_give_the_same_text() {
 #[test]
 fn seed_makes_sampling_reproducible() {
     let sample = |seed: &str| {
-        Inferno::new()
-            .args([
-                "run",
-                "-m",
-                model(QWEN).to_str().unwrap(),
-                "--raw",
-                "-n",
-                "32",
-                "--temp",
-                "1.0",
-            ])
+        run_on(QWEN)
+            .args(["--raw", "-n", "32", "--temp", "1.0"])
             .args(["--seed", seed, "-p", "Once upon a time"])
             .run()
             .ok()
@@ -261,20 +240,7 @@ fn stop_sequence_across_token_boundaries() {
 
 #[test]
 fn qwen_answers_in_chat_mode_and_raw_differs() {
-    let base = || {
-        Inferno::new().args([
-            "run",
-            "-m",
-            model(QWEN).to_str().unwrap(),
-            "--temp",
-            "0",
-            "-t",
-            "2",
-            "-n",
-            "64",
-            "--json",
-        ])
-    };
+    let base = || run_on(QWEN).args(["--temp", "0", "-t", "2", "-n", "64", "--json"]);
     let chat = json(
         &base()
             .args(["-p", "What is the capital of France? Answer in one word."])
@@ -328,16 +294,8 @@ fn special_tokens_never_reach_stdout() {
             "<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n",
         ],
     ] {
-        let out = Inferno::new()
-            .args([
-                "run",
-                "-m",
-                model(QWEN).to_str().unwrap(),
-                "--temp",
-                "0",
-                "-n",
-                "200",
-            ])
+        let out = run_on(QWEN)
+            .args(["--temp", "0", "-n", "200"])
             .args(&args)
             .run()
             .ok();

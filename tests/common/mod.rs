@@ -195,10 +195,7 @@ impl Run {
 
 /// Greedy, 2 threads: the settings the golden texts were produced with.
 pub fn greedy(model_name: &str, prompt: &str, n: u32) -> Inferno {
-    Inferno::new().args([
-        "run",
-        "-m",
-        model(model_name).to_str().unwrap(),
+    run_on(model_name).args([
         "--raw",
         "--temp",
         "0",
@@ -209,4 +206,9 @@ pub fn greedy(model_name: &str, prompt: &str, n: u32) -> Inferno {
         "-p",
         prompt,
     ])
+}
+
+/// `inferno run -m <test model>` in a clean environment; add the rest with `.args`.
+pub fn run_on(model_name: &str) -> Inferno {
+    Inferno::new().args(["run", "-m", model(model_name).to_str().unwrap()])
 }
