@@ -8,13 +8,22 @@ fn main() {
     let lock = Path::new(&std::env::var("CARGO_MANIFEST_DIR").unwrap()).join("Cargo.lock");
     println!("cargo:rerun-if-changed={}", lock.display());
     let text = std::fs::read_to_string(&lock).unwrap_or_default();
-    let version = text
-        .split("[[package]]")
-        .find(|p| p.contains("\nname = \"llama-cpp-2\"\n"))
-        .and_then(|p| p.lines().find_map(|l| l.strip_prefix("version = \"")))
-        .map(|v| v.trim_end_matches('"').to_string())
-        .unwrap_or_else(|| "unknown".to_string());
-    println!("cargo:rustc-env=BUILD_LLAMA_CPP_2_VERSION={version}");
+    let version = |name: &str| {
+        text.split("[[package]]")
+            .find(|p| p.contains(&format!("\nname = \"{name}\"\n")))
+            .and_then(|p| p.lines().find_map(|l| l.strip_prefix("version = \"")))
+            .map(|v| v.trim_end_matches('"').to_string())
+            .unwrap_or_else(|| "unknown".to_string())
+    };
+    println!(
+        "cargo:rustc-env=BUILD_LLAMA_CPP_2_VERSION={}",
+        version("llama-cpp-2")
+    );
+    // The tests read llama.cpp's own defaults from the vendored sources of this version.
+    println!(
+        "cargo:rustc-env=BUILD_LLAMA_CPP_SYS_2_VERSION={}",
+        version("llama-cpp-sys-2")
+    );
 
     if std::env::var_os("CARGO_FEATURE_DYNAMIC_BACKENDS").is_some()
         && std::env::var("CARGO_CFG_TARGET_OS").as_deref() == Ok("linux")

@@ -15,6 +15,7 @@ mod output;
 mod report;
 mod signals;
 mod system;
+mod units;
 
 use clap::Parser;
 
@@ -69,6 +70,8 @@ fn main() {
             Command::Run(args) => commands::run::run(args, &global).await,
             Command::Info(args) => commands::info::info(args, &global).await,
             Command::Bench(args) => commands::bench::bench(args, &global).await,
+            Command::Completions { shell } => commands::completions::completions(shell),
+            Command::Man => commands::completions::man(),
         }
     });
     let code = match result {

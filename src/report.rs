@@ -119,10 +119,10 @@ pub fn verbose_block(r: &RunReport) -> String {
     ];
     for b in &r.memory {
         lines.push(format!(
-            "memory:               {:<8} {:<12} {:.2} MiB",
+            "memory:               {:<8} {:<12} {}",
             format!("{:?}", b.kind).to_lowercase(),
             b.device,
-            b.bytes as f64 / 1048576.0
+            crate::units::bytes(b.bytes)
         ));
     }
     lines.join("\n") + "\n"

@@ -1,10 +1,12 @@
 //! Ctrl-C and SIGTERM.
 //!
 //! The first signal asks the running work to stop (a shared flag the engine checks between
-//! tokens and between prompt chunks, and the load progress callback checks), so what was
-//! produced is flushed and the process exits with 130 (SIGINT) or 143 (SIGTERM). A second
-//! signal exits at once. (At the interactive prompt the terminal is in raw mode and Ctrl-C is a
-//! key that the line editor reports, not a signal.)
+//! tokens and between prompt chunks, and the load progress callback checks; async code can
+//! also [`Interrupts::wait`] for it), so what was produced is flushed and the process exits
+//! with 130 (SIGINT) or 143 (SIGTERM). A second signal exits at once, with `_exit`: llama.cpp
+//! may still be running on another thread, and `exit` would run C++ static destructors under
+//! it. (At the interactive prompt the terminal is in raw mode and Ctrl-C is a key that the
+//! line editor reports, not a signal.)
 
 use std::io::Write;
 use std::sync::Arc;
@@ -20,6 +22,7 @@ const TERM: u8 = 2;
 pub struct Interrupts {
     cancel: Arc<AtomicBool>,
     kind: Arc<AtomicU8>,
+    notify: Arc<tokio::sync::Notify>,
 }
 
 impl Interrupts {
@@ -30,6 +33,7 @@ impl Interrupts {
         let me = Interrupts {
             cancel: Arc::new(AtomicBool::new(false)),
             kind: Arc::new(AtomicU8::new(NONE)),
+            notify: Arc::new(tokio::sync::Notify::new()),
         };
         #[cfg(unix)]
         {
@@ -81,8 +85,20 @@ impl Interrupts {
         if second {
             let _ = std::io::stdout().flush();
             // A newline so the shell prompt starts on a fresh line after ^C.
-            eprintln!();
-            std::process::exit(exit_for(kind).code());
+            let _ = std::io::stderr().write_all(b"\n");
+            exit_now(exit_for(kind));
+        }
+        self.notify.notify_waiters();
+    }
+
+    /// Resolves when a signal has arrived (at once if one already has).
+    pub async fn wait(&self) {
+        loop {
+            let notified = self.notify.notified();
+            if self.is_set() {
+                return;
+            }
+            notified.await;
         }
     }
 
@@ -108,6 +124,14 @@ impl Interrupts {
         self.kind.store(NONE, Ordering::SeqCst);
         self.cancel.store(false, Ordering::SeqCst);
     }
+}
+
+/// End the process now, without `exit`'s atexit handlers and C++ static destructors: another
+/// thread may be inside llama.cpp, and destroying its globals under it can crash or hang.
+/// Everything of ours that matters (stdout) is flushed by the caller.
+pub fn exit_now(exit: Exit) -> ! {
+    // SAFETY: `_exit` only ends the process; it touches no Rust or C++ state.
+    unsafe { libc::_exit(exit.code()) }
 }
 
 fn exit_for(kind: u8) -> Exit {

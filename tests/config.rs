@@ -103,7 +103,7 @@ fn strict_parsing_names_file_line_and_key() {
         .run()
         .fails(
             3,
-            ".inferno.toml: line 3, column 1: unknown field `contex_size`",
+            ".inferno.toml: line 3, column 1: unknown key backend_config.contex_size; known keys here are",
         );
 
     let inf = Inferno::new();
@@ -114,7 +114,10 @@ fn strict_parsing_names_file_line_and_key() {
     .unwrap();
     inf.args(["run", "-m", model(GEMMA).to_str().unwrap(), "-p", "x"])
         .run()
-        .fails(3, "line 2, column 8");
+        .fails(
+            3,
+            "line 2, column 8: sampling.temp: expected a number, found the string \"hot\"",
+        );
 
     let inf = Inferno::new();
     std::fs::write(inf.dir().join(".inferno.toml"), "[sampling\n").unwrap();

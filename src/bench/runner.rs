@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use super::{ModelDesc, TestResult, TestSpec};
-use crate::engine::bench::TokenSource;
+use crate::engine::workload::TokenSource;
 use crate::engine::{self, ContextOptions, Inference, LoadedModel, ModelOptions};
 use crate::error::{Exit, fail};
 use crate::gguf;

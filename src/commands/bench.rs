@@ -2,14 +2,14 @@
 //! a terminal, print the results in the chosen format on stdout.
 
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use super::{Global, check_gguf, settings};
 use crate::bench::plan::{self, Lists};
-use crate::bench::runner::{self, Progress};
+use crate::bench::runner;
 use crate::bench::{BuildInfo, export};
 use crate::cli::BenchArgs;
-use crate::config::{FlashAttn, Layer};
+use crate::config::{FlashAttn, Layer, defaults};
 use crate::error::{Exit, fail};
 use crate::output;
 use crate::system;
@@ -39,8 +39,12 @@ pub async fn bench(args: BenchArgs, global: &Global) -> anyhow::Result<()> {
     let b = &settings.backend;
     let lists = Lists {
         models,
-        n_prompt: list(&args.n_prompt, "-p/--n-prompt", vec![512])?,
-        n_gen: list(&args.n_gen, "-n/--n-gen", vec![128])?,
+        n_prompt: list(
+            &args.n_prompt,
+            "-p/--n-prompt",
+            vec![defaults::BENCH_PROMPT],
+        )?,
+        n_gen: list(&args.n_gen, "-n/--n-gen", vec![defaults::BENCH_GEN])?,
         pg: args
             .pg
             .iter()
@@ -75,19 +79,21 @@ pub async fn bench(args: BenchArgs, global: &Global) -> anyhow::Result<()> {
 
     super::warn_plugins()?;
     let interrupts = global.interrupts.clone();
-    let bar = progress_bar(specs.len(), global.verbose > 0);
+    let progress = Arc::new(Progress::new(specs.len(), global.verbose > 0));
     let cancel = interrupts.flag();
     let opts = runner::Options {
         repetitions: args.repetitions,
         warmup: !args.no_warmup,
     };
-    let task_bar = bar.clone();
-    let current = Arc::new(Mutex::new(String::new()));
+    let task_progress = Arc::clone(&progress);
     let results = tokio::task::spawn_blocking(move || {
-        runner::run(&specs, &opts, &cancel, |p| report(&task_bar, &current, p))
+        let mut current = String::new();
+        runner::run(&specs, &opts, &cancel, |p| {
+            task_progress.report(&mut current, p)
+        })
     })
     .await?;
-    bar.finish_and_clear();
+    progress.finish();
     let results = match (results, interrupts.exit()) {
         (_, Some(exit)) => return Err(fail(exit, "")),
         (r, None) => r?,
@@ -154,57 +160,71 @@ fn flash_list(values: &[String], default: FlashAttn) -> anyhow::Result<Vec<Flash
         .collect()
 }
 
-/// A bar on a terminal; with `-v` and no terminal, one line per test on stderr; else nothing.
-fn progress_bar(count: usize, verbose: bool) -> indicatif::ProgressBar {
-    if output::stderr_is_styled() {
-        let bar = indicatif::ProgressBar::new(count as u64);
-        bar.set_style(
-            indicatif::ProgressStyle::with_template("bench {pos}/{len} {msg}")
-                .expect("static template"),
-        );
-        bar
-    } else if verbose {
-        indicatif::ProgressBar::with_draw_target(
-            Some(count as u64),
-            indicatif::ProgressDrawTarget::hidden(),
-        )
-        .with_message("verbose")
-    } else {
-        indicatif::ProgressBar::hidden()
-    }
+/// How progress is shown: a bar on a terminal; with `-v` and no terminal, one line per test
+/// and per repetition on stderr; otherwise nothing.
+enum Progress {
+    Bar(indicatif::ProgressBar),
+    Lines,
+    Quiet,
 }
 
-fn report(bar: &indicatif::ProgressBar, current: &Mutex<String>, p: Progress<'_>) {
-    let verbose_text = bar.is_hidden() && bar.message() == "verbose";
-    match p {
-        Progress::Test { index, count, spec } => {
-            let name = format!(
-                "{} {} t={}",
-                spec.model
-                    .file_name()
-                    .map_or_else(String::new, |n| n.to_string_lossy().into_owned()),
-                spec.name(),
-                spec.threads
+impl Progress {
+    fn new(count: usize, verbose: bool) -> Progress {
+        if output::stderr_is_styled() {
+            let bar = indicatif::ProgressBar::new(count as u64);
+            bar.set_style(
+                indicatif::ProgressStyle::with_template("bench {pos}/{len} {msg}")
+                    .expect("static template"),
             );
-            bar.set_position(index as u64);
-            bar.set_message(name.clone());
-            if verbose_text {
-                output::message(&format!("bench {}/{count}: {name}", index + 1));
-            }
-            *current.lock().unwrap_or_else(|e| e.into_inner()) = name;
+            Progress::Bar(bar)
+        } else if verbose {
+            Progress::Lines
+        } else {
+            Progress::Quiet
         }
-        Progress::Repetition {
-            rep,
-            reps,
-            tokens_per_s,
-        } => {
-            let name = current.lock().unwrap_or_else(|e| e.into_inner()).clone();
-            let msg = format!("{name}: repetition {rep}/{reps}, {tokens_per_s:.2} t/s");
-            if verbose_text {
-                output::message(&format!("  {msg}"));
-            } else {
-                bar.set_message(msg);
+    }
+
+    /// `current` holds the running test's name for the repetition lines.
+    fn report(&self, current: &mut String, p: runner::Progress<'_>) {
+        match p {
+            runner::Progress::Test { index, count, spec } => {
+                *current = format!(
+                    "{} {} t={}",
+                    spec.model
+                        .file_name()
+                        .map_or_else(String::new, |n| n.to_string_lossy().into_owned()),
+                    spec.name(),
+                    spec.threads
+                );
+                match self {
+                    Progress::Bar(bar) => {
+                        bar.set_position(index as u64);
+                        bar.set_message(current.clone());
+                    }
+                    Progress::Lines => {
+                        output::message(&format!("bench {}/{count}: {current}", index + 1))
+                    }
+                    Progress::Quiet => {}
+                }
             }
+            runner::Progress::Repetition {
+                rep,
+                reps,
+                tokens_per_s,
+            } => {
+                let msg = format!("{current}: repetition {rep}/{reps}, {tokens_per_s:.2} t/s");
+                match self {
+                    Progress::Bar(bar) => bar.set_message(msg),
+                    Progress::Lines => output::message(&format!("  {msg}")),
+                    Progress::Quiet => {}
+                }
+            }
+        }
+    }
+
+    fn finish(&self) {
+        if let Progress::Bar(bar) = self {
+            bar.finish_and_clear();
         }
     }
 }

@@ -17,8 +17,8 @@ use rustyline::history::History as _;
 use tokio::sync::mpsc;
 
 use super::context_options;
-use super::run::Session;
-use crate::engine::chat::{Message, Role};
+use super::session::Session;
+use crate::engine::template::{Message, Role};
 use crate::engine::{self, ChatCommand, Event, StopReason};
 use crate::error::{Exit, fail};
 use crate::output::{self, Written};
@@ -46,6 +46,19 @@ pub async fn interactive(s: &Session) -> anyhow::Result<()> {
         .path
         .file_name()
         .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+    let ctx_opts = context_options(&s.settings);
+    let (cmd_tx, cmd_rx) = mpsc::unbounded_channel::<ChatCommand>();
+    let (ev_tx, mut ev_rx) = mpsc::channel::<Event>(64);
+    let cancel = s.interrupts.flag();
+    let model = Arc::clone(&s.model);
+    let mut worker = Some(tokio::task::spawn_blocking(move || {
+        engine::chat_worker(model, &ctx_opts, cmd_rx, ev_tx, &cancel)
+    }));
+    // The worker says Ready once its context exists; if it cannot create one, its error ends
+    // the session before the first prompt.
+    if !matches!(ev_rx.recv().await, Some(Event::Ready)) {
+        return Err(worker_failure(worker.take()).await);
+    }
     if s.use_chat {
         output::message(&format!(
             "chatting with {name}. /help for commands, /bye or Ctrl-D to quit."
@@ -55,15 +68,6 @@ pub async fn interactive(s: &Session) -> anyhow::Result<()> {
             "{name} has no chat template (or --raw): each input is completed as raw text, without history. /bye or Ctrl-D to quit."
         ));
     }
-
-    let ctx_opts = context_options(&s.settings);
-    let (cmd_tx, cmd_rx) = mpsc::unbounded_channel::<ChatCommand>();
-    let (ev_tx, mut ev_rx) = mpsc::channel::<Event>(64);
-    let cancel = s.interrupts.flag();
-    let model = Arc::clone(&s.model);
-    let worker = tokio::task::spawn_blocking(move || {
-        engine::chat_worker(model, &ctx_opts, cmd_rx, ev_tx, &cancel)
-    });
 
     let mut lines: Vec<String> = Vec::new();
     let mut history: Vec<Message> = Vec::new();
@@ -111,7 +115,7 @@ pub async fn interactive(s: &Session) -> anyhow::Result<()> {
         }
         let req = s.request(s.prompt(&history, &text));
         if cmd_tx.send(ChatCommand::Turn(req)).is_err() {
-            break Err(fail(Exit::Internal, "the generation thread stopped"));
+            break Err(worker_failure(worker.take()).await);
         }
         let mut reply = String::new();
         let result = loop {
@@ -124,9 +128,14 @@ pub async fn interactive(s: &Session) -> anyhow::Result<()> {
                     }
                     reply.push_str(&piece);
                 }
-                Some(Event::TurnEnd(result)) => break result,
-                None => break Err(fail(Exit::Internal, "the generation thread stopped")),
+                Some(Event::TurnEnd(result)) => break Some(result),
+                Some(Event::Ready) => {}
+                None => break None,
             }
+        };
+        // The worker ended (it could not create its context): its error is the session's.
+        let Some(result) = result else {
+            break Err(worker_failure(worker.take()).await);
         };
         output::stdout("\n")?;
         match result {
@@ -153,9 +162,25 @@ pub async fn interactive(s: &Session) -> anyhow::Result<()> {
         }
     };
     drop(cmd_tx);
-    let _ = worker.await;
+    if let Some(worker) = worker {
+        let _ = worker.await;
+    }
     outcome
 }
+
+/// Why the chat worker ended early: its own error, with its exit code.
+async fn worker_failure(worker: Option<Worker>) -> anyhow::Error {
+    match worker {
+        Some(w) => match w.await {
+            Ok(Err(e)) => e,
+            Ok(Ok(())) => fail(Exit::Internal, "the generation thread ended unexpectedly"),
+            Err(e) => fail(Exit::Internal, format!("the generation thread failed: {e}")),
+        },
+        None => fail(Exit::Internal, "the generation thread ended unexpectedly"),
+    }
+}
+
+type Worker = tokio::task::JoinHandle<anyhow::Result<()>>;
 
 /// Read one input (several lines between `"""` markers) on a blocking thread, with the
 /// line history of the session.

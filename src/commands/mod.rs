@@ -2,19 +2,23 @@
 
 pub mod bench;
 pub mod chat;
+pub mod completions;
 pub mod info;
+mod prompt;
 pub mod run;
+mod session;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
-use crate::cli::ModelArgs;
-use crate::config::{self, BackendLayer, Layer, Settings, Sources};
+use crate::cli::{ModelArgs, SamplingArgs};
+use crate::config::{self, BackendLayer, Layer, SamplingLayer, Settings, Sources};
 use crate::engine::{self, ContextOptions, LoadedModel, ModelOptions};
 use crate::error::{Exit, fail};
 use crate::gguf::{self, ErrorKind, GgufFile};
 use crate::output;
+use crate::units::bytes;
 
 /// What every command receives: the global flags and the signal handling.
 #[derive(Clone)]
@@ -39,6 +43,19 @@ pub fn model_layer(m: &ModelArgs) -> Layer {
             flash_attn: m.flash_attn,
         }),
         sampling: None,
+    }
+}
+
+/// The flags layer for the sampling settings.
+pub fn sampling_layer(a: &SamplingArgs) -> SamplingLayer {
+    SamplingLayer {
+        temp: a.temp,
+        top_k: a.top_k,
+        top_p: a.top_p,
+        min_p: a.min_p,
+        repeat_penalty: a.repeat_penalty,
+        repeat_last_n: a.repeat_last_n,
+        seed: a.seed,
     }
 }
 
@@ -133,20 +150,16 @@ pub fn preflight(path: &Path, header: &GgufFile, s: &Settings) -> anyhow::Result
                 Exit::Inference,
                 format!(
                     "a context of {n_ctx} tokens needs about {} (weights {}, KV cache {}, logits {}) but only {} of memory is available; lower -c/--context-size",
-                    gib(e.total_bytes),
-                    gib(e.weights_bytes),
-                    gib(e.kv_bytes),
-                    gib(e.logits_bytes),
-                    gib(available)
+                    bytes(e.total_bytes),
+                    bytes(e.weights_bytes),
+                    bytes(e.kv_bytes),
+                    bytes(e.logits_bytes),
+                    bytes(available)
                 ),
             ));
         }
     }
     Ok(())
-}
-
-fn gib(b: u64) -> String {
-    format!("{:.2} GiB", b as f64 / (1u64 << 30) as f64)
 }
 
 pub fn context_options(s: &Settings) -> ContextOptions {

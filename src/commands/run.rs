@@ -1,34 +1,25 @@
 //! `inferno run`: generate text from a prompt and stream it to stdout, or chat interactively
 //! when no prompt is given and stdin is a terminal.
 
-use std::io::{IsTerminal, Read};
-use std::path::Path;
+use std::io::IsTerminal;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
 use tokio::sync::mpsc;
 
-use super::{Global, chat, context_options, load, model_file, model_layer, settings};
+use super::session::Session;
+use super::{
+    Global, chat, context_options, load, model_file, model_layer, prompt, sampling_layer, settings,
+};
 use crate::cli::RunArgs;
-use crate::config::{SamplingLayer, Settings};
-use crate::engine::chat::{Message, Role};
-use crate::engine::{self, Event, GenerateRequest, LoadedModel, Prompt, StopReason};
+use crate::engine::{self, Event, StopReason};
 use crate::error::{Exit, fail};
 use crate::output::{self, Written};
-use crate::report::{self, RunFacts};
-use crate::signals::Interrupts;
+use crate::report;
 
 pub async fn run(args: RunArgs, global: &Global) -> anyhow::Result<()> {
     let mut flags = model_layer(&args.model);
-    flags.sampling = Some(SamplingLayer {
-        temp: args.temp,
-        top_k: args.top_k,
-        top_p: args.top_p,
-        min_p: args.min_p,
-        repeat_penalty: args.repeat_penalty,
-        repeat_last_n: args.repeat_last_n,
-        seed: args.seed,
-    });
+    flags.sampling = Some(sampling_layer(&args.sampling));
     let settings = settings(global, flags)?;
     let (path, header) = model_file(&settings)?;
     super::preflight(&path, &header, &settings)?;
@@ -41,14 +32,15 @@ pub async fn run(args: RunArgs, global: &Global) -> anyhow::Result<()> {
             "--json needs a prompt: pass -p TEXT, -f FILE or pipe stdin",
         ));
     }
+    let interrupts = global.interrupts.clone();
     // Read the prompt before the (slow) load, so a bad prompt fails fast.
     let text = if interactive {
         None
     } else {
-        Some(read_prompt(&args)?)
+        let source = prompt::Source::from_flags(args.prompt.as_deref(), args.file.as_deref());
+        Some(prompt::read(source, &interrupts).await?)
     };
 
-    let interrupts = global.interrupts.clone();
     let model = load(&path, &settings, interrupts.flag()).await?;
     let use_chat = !args.raw && model.chat.is_some();
     if global.verbose > 0 {
@@ -79,64 +71,6 @@ pub async fn run(args: RunArgs, global: &Global) -> anyhow::Result<()> {
     }
 }
 
-/// What a run needs after the model is loaded.
-pub struct Session {
-    pub model: Arc<LoadedModel>,
-    pub settings: Settings,
-    pub use_chat: bool,
-    pub system: Option<String>,
-    pub stop: Vec<String>,
-    pub max_tokens: Option<u32>,
-    pub ignore_eos: bool,
-    pub interrupts: Interrupts,
-}
-
-impl Session {
-    /// The prompt for one user input, with the system message when chatting.
-    pub fn prompt(&self, history: &[Message], user: &str) -> Prompt {
-        if !self.use_chat {
-            return Prompt::Raw(user.to_string());
-        }
-        let mut messages = Vec::with_capacity(history.len() + 2);
-        if let Some(system) = &self.system {
-            messages.push(Message::new(Role::System, system.clone()));
-        }
-        messages.extend_from_slice(history);
-        messages.push(Message::new(Role::User, user));
-        Prompt::Chat(messages)
-    }
-
-    pub fn request(&self, prompt: Prompt) -> GenerateRequest {
-        GenerateRequest {
-            prompt,
-            max_tokens: self.max_tokens,
-            sampling: self.settings.sampling.clone(),
-            seed: self.settings.sampling.seed.unwrap_or_else(random_seed),
-            stop: self.stop.clone(),
-            ignore_eos: self.ignore_eos,
-        }
-    }
-
-    pub fn facts(&self, seed: u32) -> RunFacts<'_> {
-        RunFacts {
-            model: self.model.path.to_str().unwrap_or("?"),
-            chat: self.use_chat,
-            template: self
-                .model
-                .chat
-                .as_ref()
-                .filter(|_| self.use_chat)
-                .and_then(|f| f.name.as_deref()),
-            seed,
-            load_ms: self.model.load_ms,
-            offload: self.model.offload,
-            model_buffers: &self.model.buffers,
-            threads: self.settings.backend.threads,
-            batch_size: self.settings.backend.batch_size,
-        }
-    }
-}
-
 /// One prompt, one answer: streamed text (or one JSON object) on stdout.
 async fn single(s: &Session, text: String, json: bool, verbose: bool) -> anyhow::Result<()> {
     let req = s.request(s.prompt(&[], &text));
@@ -145,23 +79,19 @@ async fn single(s: &Session, text: String, json: bool, verbose: bool) -> anyhow:
     let cancel = s.interrupts.flag();
     let (model, task_req) = (Arc::clone(&s.model), req.clone());
     let task = tokio::task::spawn_blocking(move || {
-        engine::generate(model, &ctx_opts, &task_req, tx, &cancel)
+        engine::complete_once(model, &ctx_opts, &task_req, tx, &cancel)
     });
 
     let mut collected = String::new();
     let mut closed = false;
     while let Some(event) = rx.recv().await {
         let Event::Text(piece) = event else { continue };
-        if json {
-            collected.push_str(&piece);
-        } else if !closed && output::stdout(&piece)? == Written::Closed {
+        if !json && !closed && output::stdout(&piece)? == Written::Closed {
             // Nobody reads any more: stop generating, end quietly with success.
             closed = true;
             s.interrupts.flag().store(true, Ordering::SeqCst);
         }
-        if !json {
-            collected.push_str(&piece);
-        }
+        collected.push_str(&piece);
     }
     let result = task.await?;
     if closed {
@@ -210,94 +140,9 @@ fn max_tokens(n: Option<i64>) -> anyhow::Result<Option<u32>> {
     }
 }
 
-/// The prompt from -p, -f or stdin, with one trailing newline removed from files and stdin.
-fn read_prompt(args: &RunArgs) -> anyhow::Result<String> {
-    let text = match (&args.prompt, &args.file) {
-        (Some(p), _) if p == "-" => read_stdin()?,
-        (Some(p), _) => p.clone(),
-        (None, Some(f)) => chomp(read_file(f)?),
-        (None, None) => read_stdin()?,
-    };
-    if text.trim().is_empty() {
-        return Err(fail(
-            Exit::Prompt,
-            "the prompt is empty (or only whitespace); give some text with -p, -f or stdin",
-        ));
-    }
-    Ok(text)
-}
-
-fn read_stdin() -> anyhow::Result<String> {
-    let mut bytes = Vec::new();
-    std::io::stdin()
-        .lock()
-        .read_to_end(&mut bytes)
-        .map_err(|e| {
-            fail(
-                Exit::Prompt,
-                format!("cannot read the prompt from stdin: {e}"),
-            )
-        })?;
-    let text = String::from_utf8(bytes).map_err(|e| {
-        fail(
-            Exit::Prompt,
-            format!(
-                "the prompt on stdin is not valid UTF-8 (bad byte at offset {}); convert it first, e.g. with iconv",
-                e.utf8_error().valid_up_to()
-            ),
-        )
-    })?;
-    Ok(chomp(text))
-}
-
-fn read_file(path: &Path) -> anyhow::Result<String> {
-    let bytes = std::fs::read(path).map_err(|e| {
-        fail(
-            Exit::Prompt,
-            format!("cannot read prompt file {} (-f): {e}", path.display()),
-        )
-    })?;
-    String::from_utf8(bytes).map_err(|e| {
-        fail(
-            Exit::Prompt,
-            format!(
-                "prompt file {} is not valid UTF-8 (bad byte at offset {})",
-                path.display(),
-                e.utf8_error().valid_up_to()
-            ),
-        )
-    })
-}
-
-/// Remove one trailing newline (`\n` or `\r\n`), as a shell's `$(...)` would.
-fn chomp(mut s: String) -> String {
-    if s.ends_with('\n') {
-        s.pop();
-        if s.ends_with('\r') {
-            s.pop();
-        }
-    }
-    s
-}
-
-/// A seed from the OS's randomness (std's hasher keys are seeded from it).
-fn random_seed() -> u32 {
-    use std::hash::{BuildHasher, Hasher};
-    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    h.write_u32(std::process::id());
-    h.finish() as u32
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn chomp_removes_one_newline() {
-        assert_eq!(chomp("a\n\n".into()), "a\n");
-        assert_eq!(chomp("a\r\n".into()), "a");
-        assert_eq!(chomp("a".into()), "a");
-    }
 
     #[test]
     fn max_tokens_range() {

@@ -1,9 +1,9 @@
-//! What a GGUF file says about its model, and what running it would need: pure functions over
-//! a parsed [`GgufFile`] (no weights are read, nothing is loaded).
+//! The facts `inferno info -m` shows, read from the header.
 
 use serde::Serialize;
 
-use crate::gguf::{GgufFile, Value, ggml_type_name};
+use super::names::file_type_name;
+use crate::gguf::{GgufFile, ggml_type_name};
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct ModelFacts {
@@ -70,51 +70,6 @@ pub struct TokenFact {
     pub text: Option<String>,
 }
 
-/// llama.cpp's `llama_ftype` names.
-pub fn file_type_name(ft: u64) -> String {
-    let name = match ft {
-        0 => "F32",
-        1 => "F16",
-        2 => "Q4_0",
-        3 => "Q4_1",
-        4 => "Q4_1_SOME_F16",
-        7 => "Q8_0",
-        8 => "Q5_0",
-        9 => "Q5_1",
-        10 => "Q2_K",
-        11 => "Q3_K_S",
-        12 => "Q3_K_M",
-        13 => "Q3_K_L",
-        14 => "Q4_K_S",
-        15 => "Q4_K_M",
-        16 => "Q5_K_S",
-        17 => "Q5_K_M",
-        18 => "Q6_K",
-        19 => "IQ2_XXS",
-        20 => "IQ2_XS",
-        21 => "Q2_K_S",
-        22 => "IQ3_XS",
-        23 => "IQ3_XXS",
-        24 => "IQ1_S",
-        25 => "IQ4_NL",
-        26 => "IQ3_S",
-        27 => "IQ3_M",
-        28 => "IQ2_S",
-        29 => "IQ2_M",
-        30 => "IQ4_XS",
-        31 => "IQ1_M",
-        32 => "BF16",
-        36 => "TQ1_0",
-        37 => "TQ2_0",
-        38 => "MXFP4_MOE",
-        39 => "NVFP4",
-        40 => "Q1_0",
-        41 => "Q2_0",
-        _ => return format!("unknown ({ft})"),
-    };
-    name.to_string()
-}
-
 /// Facts from the header. `template_name` recognizes a chat template (llama.cpp's matcher).
 pub fn facts(
     path: &str,
@@ -127,7 +82,7 @@ pub fn facts(
         match shares.iter_mut().find(|s| s.ggml_type == name) {
             Some(s) => {
                 s.tensors += 1;
-                s.bytes += t.n_bytes;
+                s.bytes = s.bytes.saturating_add(t.n_bytes);
             }
             None => shares.push(TypeShare {
                 ggml_type: name,
@@ -138,17 +93,15 @@ pub fn facts(
     }
     shares.sort_by(|a, b| b.bytes.cmp(&a.bytes).then(a.ggml_type.cmp(&b.ggml_type)));
 
-    let tokens = match g.get("tokenizer.ggml.tokens") {
-        Some(Value::Array(_, items)) => Some(items),
-        _ => None,
-    };
+    let tokens = g
+        .get_array("tokenizer.ggml.tokens")
+        .and_then(|a| a.strings());
     let token = |key: &str| {
         g.get_u64(key).map(|id| TokenFact {
             id,
             text: tokens
-                .and_then(|t| t.get(id as usize))
-                .and_then(Value::as_str)
-                .map(str::to_string),
+                .and_then(|t| t.get(usize::try_from(id).ok()?))
+                .cloned(),
         })
     };
     let template = g.get_str("tokenizer.chat_template");
@@ -205,155 +158,6 @@ pub fn facts(
     }
 }
 
-/// Estimated memory to run the model with a context of `n_ctx` tokens.
-#[derive(Debug, Clone, Serialize, PartialEq)]
-pub struct MemoryEstimate {
-    pub context_size: u64,
-    pub ubatch_size: u64,
-    pub kv_type: &'static str,
-    /// All tensor data in the file.
-    pub weights_bytes: u64,
-    /// K and V for every layer and every context position (an upper bound for models with
-    /// sliding-window layers, which keep fewer positions).
-    pub kv_bytes: u64,
-    /// The largest compute buffer term: logits for one physical batch (n_vocab × ubatch × 4).
-    pub logits_bytes: u64,
-    pub total_bytes: u64,
-    /// Weights and KV of one repeating layer, for layer fitting.
-    pub per_layer_bytes: u64,
-    /// What is not in a repeating layer (embeddings, output, norms).
-    pub non_layer_bytes: u64,
-}
-
-/// Bytes per KV element for the cache type llama.cpp uses by default (f16).
-const KV_F16: u64 = 2;
-
-pub fn estimate(g: &GgufFile, f: &ModelFacts, n_ctx: u64, n_ubatch: u64) -> MemoryEstimate {
-    let layers = f.layers.unwrap_or(0);
-    let kv_heads = f.kv_heads.unwrap_or(0);
-    let k_dim = f.head_dim.unwrap_or(0);
-    let v_dim = g.arch_u64("attention.value_length").unwrap_or(k_dim);
-    let kv_per_layer = n_ctx * kv_heads * (k_dim + v_dim) * KV_F16;
-    let weights = g.tensors.iter().map(|t| t.n_bytes).sum::<u64>();
-    let layer_weights: u64 = g
-        .tensors
-        .iter()
-        .filter(|t| t.name.starts_with("blk."))
-        .map(|t| t.n_bytes)
-        .sum();
-    let per_layer_weights = layer_weights.checked_div(layers).unwrap_or(0);
-    let logits = f.vocab_size.unwrap_or(0) as u64 * n_ubatch * 4;
-    MemoryEstimate {
-        context_size: n_ctx,
-        ubatch_size: n_ubatch,
-        kv_type: "f16",
-        weights_bytes: weights,
-        kv_bytes: kv_per_layer * layers,
-        logits_bytes: logits,
-        total_bytes: weights + kv_per_layer * layers + logits,
-        per_layer_bytes: per_layer_weights + kv_per_layer,
-        non_layer_bytes: weights - layer_weights,
-    }
-}
-
-/// How the estimate fits a device with `free` bytes.
-#[derive(Debug, Clone, Serialize, PartialEq)]
-pub struct Fit {
-    pub device: String,
-    pub free_bytes: u64,
-    pub fits: bool,
-    /// Repeating layers whose weights and KV fit beside the non-layer weights and the compute
-    /// buffer (all of them when `fits`).
-    pub layers_that_fit: u64,
-}
-
-pub fn fit(device: &str, free: u64, e: &MemoryEstimate, layers: u64) -> Fit {
-    let fixed = e.non_layer_bytes + e.logits_bytes;
-    let layers_that_fit = free
-        .saturating_sub(fixed)
-        .checked_div(e.per_layer_bytes)
-        .unwrap_or(0)
-        .min(layers);
-    Fit {
-        device: device.to_string(),
-        free_bytes: free,
-        fits: e.total_bytes <= free,
-        layers_that_fit,
-    }
-}
-
-/// llama.cpp's long file-type names (`llama_model_ftype_name`), as llama-bench shows them.
-fn file_type_desc(ft: u64) -> String {
-    let name = match ft {
-        0 => "all F32",
-        2 => "Q4_0",
-        10 => "Q2_K - Medium",
-        11 => "Q3_K - Small",
-        12 => "Q3_K - Medium",
-        13 => "Q3_K - Large",
-        14 => "Q4_K - Small",
-        15 => "Q4_K - Medium",
-        16 => "Q5_K - Small",
-        17 => "Q5_K - Medium",
-        21 => "Q2_K - Small",
-        38 => "MXFP4 MoE",
-        _ => return file_type_name(ft),
-    };
-    name.to_string()
-}
-
-/// A one-line description like llama-bench's model column: architecture, size label (or the
-/// parameter count) and file type, e.g. `qwen2 494M Q4_K - Medium`.
-pub fn description(g: &GgufFile, n_params: u64) -> String {
-    let arch = g.architecture().unwrap_or("unknown");
-    let size = g
-        .get_str("general.size_label")
-        .map(str::to_string)
-        .unwrap_or_else(|| {
-            if n_params >= 1_000_000_000 {
-                format!("{:.1}B", n_params as f64 / 1e9)
-            } else {
-                format!("{}M", n_params / 1_000_000)
-            }
-        });
-    let ft = g
-        .get_u64("general.file_type")
-        .map_or_else(|| "unknown type".to_string(), file_type_desc);
-    format!("{arch} {size} {ft}")
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn fit_counts_layers() {
-        let e = MemoryEstimate {
-            context_size: 2048,
-            ubatch_size: 512,
-            kv_type: "f16",
-            weights_bytes: 1000,
-            kv_bytes: 200,
-            logits_bytes: 100,
-            total_bytes: 1300,
-            per_layer_bytes: 100,
-            non_layer_bytes: 200,
-        };
-        assert!(fit("CPU", 1300, &e, 10).fits);
-        let f = fit("GPU", 650, &e, 10);
-        assert!(!f.fits);
-        assert_eq!(f.layers_that_fit, 3);
-        assert_eq!(fit("tiny", 10, &e, 10).layers_that_fit, 0);
-        assert_eq!(fit("huge", u64::MAX, &e, 10).layers_that_fit, 10);
-    }
-
-    #[test]
-    fn file_type_names() {
-        assert_eq!(file_type_name(15), "Q4_K_M");
-        assert_eq!(file_type_name(999), "unknown (999)");
-    }
-}
-
 /// Our Rust reader against llama.cpp's own loader (C++), on the real test models: two
 /// independent readings of the same files must agree.
 #[cfg(test)]
@@ -384,7 +188,7 @@ mod cross_check {
         ] {
             let path = model(name);
             let g = crate::gguf::read(&path).unwrap();
-            let f = super::facts("m", &g, engine::chat::template_name);
+            let f = super::facts("m", &g, engine::template::template_name);
             let m = engine::load_model(
                 &path,
                 &ModelOptions { gpu_layers: 0 },
@@ -424,7 +228,7 @@ mod cross_check {
             let scalars = g
                 .metadata
                 .iter()
-                .filter(|(_, v)| !matches!(v, crate::gguf::Value::Array(..)))
+                .filter(|(_, v)| !matches!(v, crate::gguf::Value::Array(_)))
                 .count();
             assert_eq!(scalars as i32, ll.meta_count(), "{name}: metadata keys");
             let vocab = ll.vocab();

@@ -1,6 +1,6 @@
-//! Benchmark primitives, the same work llama.cpp's `llama-bench` times: prompt processing
-//! decodes random tokens in `batch_size` chunks; generation decodes one random token at a
-//! time and synchronizes after each (no sampling: sampling is not what is measured).
+//! Random-token decode workloads, the same work llama.cpp's `llama-bench` times: prompt
+//! processing decodes random tokens in `batch_size` chunks; generation decodes one random token
+//! at a time and synchronizes after each (no sampling: sampling is not what is measured).
 
 use llama_cpp_2::token::LlamaToken;
 
@@ -20,7 +20,10 @@ impl TokenSource {
         TokenSource {
             rng: fastrand::Rng::with_seed(seed),
             n_vocab: inf.model.model.n_vocab(),
-            bos: vocab.should_add_bos().then(|| vocab.bos()),
+            bos: vocab
+                .should_add_bos()
+                .then(|| inf.model.token_in_vocab(vocab.bos()))
+                .flatten(),
         }
     }
 

@@ -1,4 +1,5 @@
-//! One inference: a context, prompt evaluation, and the sampling loop.
+//! One sequence in one context: prompt evaluation in `batch_size` chunks, reuse of the cached
+//! prefix (a chat turn evaluates only its new tokens), and the sampling loop that streams text.
 //!
 //! Timing definitions (all wall clock, measured here, never derived from estimates):
 //! - `prompt_ms`: evaluating the prompt tokens (all `batch_size` chunks) until their logits
@@ -8,7 +9,6 @@
 //!   token costs one sampling step and one decode, as in llama.cpp's own loop, so
 //!   `gen_tps = gen_tokens / gen_ms` is comparable with llama.cpp's eval rate.
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
@@ -16,83 +16,14 @@ use llama_cpp_2::context::LlamaContext;
 use llama_cpp_2::llama_batch::LlamaBatch;
 use llama_cpp_2::sampling::LlamaSampler;
 use llama_cpp_2::token::LlamaToken;
-use llama_cpp_2::token::logit_bias::LlamaLogitBias;
-use tokio::sync::mpsc;
 
-use super::chat::Message;
+use super::context::{ContextOptions, new_context};
 use super::logs::Buffer;
+use super::model::LoadedModel;
+use super::request::{GenerateRequest, GenerationStats, Prompt, StopReason};
+use super::sampler;
 use super::text::{StopFilter, Utf8Stream};
-use super::{ContextOptions, LoadedModel, new_context};
-use crate::config::SamplingSettings;
 use crate::error::{Exit, fail};
-
-/// Why generation ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum StopReason {
-    /// The model produced an end-of-generation token.
-    Eog,
-    MaxTokens,
-    StopSequence,
-    /// The context has no room for another token.
-    ContextFull,
-    /// Ctrl-C, or the reader of the output went away.
-    Interrupted,
-}
-
-/// What the generating thread sends to the async side.
-#[derive(Debug)]
-pub enum Event {
-    /// Text ready to print (complete UTF-8, never part of a stop sequence).
-    Text(String),
-    /// A chat turn ended (interactive sessions; single runs return their stats instead).
-    TurnEnd(anyhow::Result<GenerationStats>),
-}
-
-/// Commands for a chat session's worker thread.
-#[derive(Debug)]
-pub enum ChatCommand {
-    /// Generate a reply to this conversation (the cache keeps what it shares with the last).
-    Turn(GenerateRequest),
-    /// Forget the conversation.
-    Clear,
-}
-
-/// What to generate from.
-#[derive(Debug, Clone)]
-pub enum Prompt {
-    /// Raw completion: the text continues as is (BOS added when the model wants one).
-    Raw(String),
-    /// Messages rendered through the model's chat template; the reply is generated.
-    Chat(Vec<Message>),
-}
-
-/// One generation request.
-#[derive(Debug, Clone)]
-pub struct GenerateRequest {
-    pub prompt: Prompt,
-    pub max_tokens: Option<u32>,
-    pub sampling: SamplingSettings,
-    /// The seed actually used (a random one when the settings have none).
-    pub seed: u32,
-    pub stop: Vec<String>,
-    /// End-of-generation tokens get a logit bias of -inf, as llama.cpp's `--ignore-eos`.
-    pub ignore_eos: bool,
-}
-
-/// Measured figures of one generation.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-pub struct GenerationStats {
-    pub prompt_tokens: usize,
-    pub prompt_ms: f64,
-    pub ttft_ms: Option<f64>,
-    pub gen_tokens: usize,
-    pub gen_ms: f64,
-    pub stop_reason: StopReason,
-    pub n_ctx: u32,
-    /// KV cache and compute buffers of this context.
-    pub context_buffers: Vec<Buffer>,
-}
 
 /// A context plus the position of the next token.
 pub struct Inference<'m> {
@@ -143,10 +74,10 @@ impl<'m> Inference<'m> {
         self.logits_index = -1;
     }
 
-    /// Make the cache hold exactly `target` with fresh logits for its last token, evaluating
-    /// only what differs from what is cached (a chat turn re-uses the whole conversation so
-    /// far). Returns how many tokens were evaluated.
-    pub fn sync(&mut self, target: &[LlamaToken], cancel: &AtomicBool) -> anyhow::Result<usize> {
+    /// Prefill: make the cache hold exactly `target` with fresh logits for its last token,
+    /// evaluating only what differs from what is cached (a chat turn re-uses the whole
+    /// conversation so far). Returns how many tokens were evaluated.
+    pub fn prefill(&mut self, target: &[LlamaToken], cancel: &AtomicBool) -> anyhow::Result<usize> {
         let common = self
             .kv
             .iter()
@@ -223,50 +154,10 @@ impl<'m> Inference<'m> {
         Ok(())
     }
 
-    /// The sampler chain for `s`: llama.cpp's default order (penalties, top-k, top-p, min-p,
-    /// temperature, then a seeded draw), or plain argmax when the temperature is 0.
-    pub fn sampler(&self, s: &SamplingSettings, seed: u32, ignore_eos: bool) -> LlamaSampler {
-        let mut chain = Vec::new();
-        if ignore_eos {
-            let vocab = self.model.model.vocab();
-            let eog: Vec<LlamaLogitBias> = (0..self.model.model.n_vocab())
-                .map(LlamaToken)
-                .filter(|&t| vocab.is_eog(t))
-                .map(|t| LlamaLogitBias::new(t, f32::NEG_INFINITY))
-                .collect();
-            chain.push(LlamaSampler::logit_bias(self.model.model.n_vocab(), &eog));
-        }
-        if s.repeat_penalty != 1.0 && s.repeat_last_n != 0 {
-            let last_n = if s.repeat_last_n < 0 {
-                self.n_ctx() as i32
-            } else {
-                s.repeat_last_n
-            };
-            chain.push(LlamaSampler::penalties(
-                self.model.model.n_vocab(),
-                last_n,
-                s.repeat_penalty,
-                0.0,
-                0.0,
-            ));
-        }
-        if s.temp == 0.0 {
-            chain.push(LlamaSampler::greedy());
-        } else {
-            if s.top_k > 0 {
-                chain.push(LlamaSampler::top_k(s.top_k));
-            }
-            chain.push(LlamaSampler::top_p(s.top_p, 1));
-            chain.push(LlamaSampler::min_p(s.min_p, 1));
-            chain.push(LlamaSampler::temp(s.temp));
-            chain.push(LlamaSampler::dist(seed));
-        }
-        LlamaSampler::chain_simple(chain)
-    }
-
-    /// Generate after the evaluated prompt until a stop condition. `emit` receives printable
-    /// text and returns false when nobody wants more (output closed).
-    pub fn generate(
+    /// Sample, emit text and decode, token by token, after the evaluated prompt until a stop
+    /// condition. `emit` receives printable text and returns false when nobody wants more
+    /// (output closed).
+    pub fn stream(
         &mut self,
         req: &GenerateRequest,
         sampler: &mut LlamaSampler,
@@ -332,7 +223,7 @@ impl<'m> Inference<'m> {
     }
 }
 
-/// The outcome of [`Inference::generate`].
+/// The outcome of [`Inference::stream`].
 #[derive(Debug)]
 pub struct Generated {
     pub tokens: Vec<LlamaToken>,
@@ -341,72 +232,10 @@ pub struct Generated {
     pub gen_ms: f64,
 }
 
-/// One complete generation on a fresh context, sending text over `tx` as it is produced.
-/// Runs on a blocking thread (`spawn_blocking`).
-pub fn generate(
-    model: Arc<LoadedModel>,
-    ctx_opts: &ContextOptions,
-    req: &GenerateRequest,
-    tx: mpsc::Sender<Event>,
-    cancel: &AtomicBool,
-) -> anyhow::Result<GenerationStats> {
-    let mut inf = Inference::new(&model, ctx_opts)?;
-    inf.turn(req, cancel, |text| {
-        tx.blocking_send(Event::Text(text)).is_ok()
-    })
-}
-
-/// A chat session: one context kept across turns, driven by commands, on a blocking thread.
-/// Ends when the command sender is dropped.
-pub fn chat_worker(
-    model: Arc<LoadedModel>,
-    ctx_opts: &ContextOptions,
-    mut commands: mpsc::UnboundedReceiver<ChatCommand>,
-    tx: mpsc::Sender<Event>,
-    cancel: &AtomicBool,
-) -> anyhow::Result<()> {
-    let mut inf = Inference::new(&model, ctx_opts)?;
-    while let Some(cmd) = commands.blocking_recv() {
-        match cmd {
-            ChatCommand::Clear => inf.clear(),
-            ChatCommand::Turn(req) => {
-                let result = inf.turn(&req, cancel, |text| {
-                    tx.blocking_send(Event::Text(text)).is_ok()
-                });
-                if tx.blocking_send(Event::TurnEnd(result)).is_err() {
-                    break;
-                }
-            }
-        }
-    }
-    Ok(())
-}
-
-impl LoadedModel {
-    /// The tokens of a prompt, parsing special tokens as llama.cpp's CLI does. BOS is added
-    /// when the model wants one, unless a chat template already wrote it.
-    pub fn tokenize(&self, prompt: &Prompt) -> anyhow::Result<Vec<LlamaToken>> {
-        let vocab = self.model.vocab();
-        let text = match prompt {
-            Prompt::Raw(text) => text.clone(),
-            Prompt::Chat(messages) => {
-                let format = self.chat.as_ref().ok_or_else(|| {
-                    fail(Exit::Prompt, "this model has no chat template; use --raw")
-                })?;
-                format.render(messages, true)?
-            }
-        };
-        let bos =
-            String::from_utf8_lossy(&vocab.token_to_piece(vocab.bos(), true, None)).into_owned();
-        let template_wrote_bos =
-            matches!(prompt, Prompt::Chat(_)) && !bos.is_empty() && text.starts_with(&bos);
-        Ok(vocab.tokenize(text.as_bytes(), !template_wrote_bos, true))
-    }
-}
-
 impl Inference<'_> {
-    /// Evaluate the request's prompt (re-using what the cache already holds) and generate.
-    pub fn turn(
+    /// Answer a request: evaluate its prompt (re-using what the cache already holds), then
+    /// stream the reply.
+    pub fn complete(
         &mut self,
         req: &GenerateRequest,
         cancel: &AtomicBool,
@@ -427,11 +256,17 @@ impl Inference<'_> {
                 ),
             ));
         }
-        let evaluated = self.sync(&prompt, cancel)?;
+        let evaluated = self.prefill(&prompt, cancel)?;
         let prompt_ms = started.elapsed().as_secs_f64() * 1e3;
-        let mut sampler = self.sampler(&req.sampling, req.seed, req.ignore_eos);
+        let mut sampler = sampler::chain(
+            self.model,
+            &req.sampling,
+            req.seed,
+            req.ignore_eos,
+            self.n_ctx(),
+        );
         sampler.accept_many(&prompt);
-        let out = self.generate(req, &mut sampler, cancel, started, emit)?;
+        let out = self.stream(req, &mut sampler, cancel, started, emit)?;
         Ok(GenerationStats {
             prompt_tokens: evaluated,
             prompt_ms,

@@ -1,0 +1,107 @@
+//! The command line: clap types only, no behaviour. One file per subcommand's flags; defaults
+//! shown in help texts come from [`crate::config::defaults`], never typed twice.
+
+mod bench;
+mod info;
+mod run;
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+use const_format::formatcp;
+
+pub use bench::BenchArgs;
+pub use info::InfoArgs;
+pub use run::{RunArgs, SamplingArgs};
+
+use crate::config::FlashAttn;
+use crate::config::defaults::text as default;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "inferno",
+    version,
+    about = "Run GGUF language models locally through llama.cpp",
+    long_about = "Run GGUF language models locally through llama.cpp.\n\n\
+        Generated text goes to stdout; logs, progress and statistics go to stderr.",
+    propagate_version = true
+)]
+pub struct Cli {
+    /// Read settings from this file instead of ./.inferno.toml [env: INFERNO_CONFIG]
+    #[arg(long, global = true, value_name = "PATH")]
+    pub config: Option<PathBuf>,
+
+    /// More output on stderr: llama.cpp's log, timings (-vv: debug detail)
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Generate text from a prompt (argument, file or stdin)
+    #[command(allow_negative_numbers = true)]
+    Run(RunArgs),
+    /// Measure prompt processing and generation speed (llama-bench's method)
+    Bench(BenchArgs),
+    /// Show the machine, this build, compute devices and settings; with -m, a model's facts
+    Info(InfoArgs),
+    /// Print a shell completion script (bash, zsh, fish, powershell, elvish) to stdout
+    Completions {
+        #[arg(value_name = "SHELL")]
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff) to stdout
+    Man,
+}
+
+/// Model and context settings shared by the commands that load a model.
+#[derive(Debug, Args, Clone, Default)]
+pub struct ModelArgs {
+    /// GGUF model file [config: default_model]
+    #[arg(short, long, value_name = "PATH")]
+    pub model: Option<PathBuf>,
+
+    #[arg(short = 'c', long, value_name = "N", help = formatcp!(
+        "Context size in tokens [config: backend_config.context_size, default {}]",
+        default::CONTEXT_SIZE
+    ))]
+    pub context_size: Option<u32>,
+
+    #[arg(short = 'b', long, value_name = "N", help = formatcp!(
+        "Logical batch size for prompt evaluation [config: backend_config.batch_size, default {}]",
+        default::BATCH_SIZE
+    ))]
+    pub batch_size: Option<u32>,
+
+    #[arg(long, value_name = "N", help = formatcp!(
+        "Physical batch size [config: backend_config.ubatch_size, default min(batch, {})]",
+        default::UBATCH_SIZE
+    ))]
+    pub ubatch_size: Option<u32>,
+
+    /// CPU threads [config: backend_config.threads, default: physical cores]
+    #[arg(short, long, value_name = "N")]
+    pub threads: Option<u32>,
+
+    /// Layers to offload to the GPU (overrides gpu_enabled; 0 = CPU only)
+    #[arg(long, value_name = "N")]
+    pub gpu_layers: Option<u32>,
+
+    /// Do not use the GPU [config: backend_config.gpu_enabled = false]
+    #[arg(long, conflicts_with = "gpu_layers")]
+    pub no_gpu: bool,
+
+    #[arg(long, value_name = "WHEN", help = formatcp!(
+        "Flash attention: auto, on, off [config: backend_config.flash_attn, default {}]",
+        crate::config::defaults::FLASH_ATTN.name()
+    ))]
+    pub flash_attn: Option<FlashAttn>,
+}
+
+/// The command definition, for completion scripts and the man page.
+pub fn command() -> clap::Command {
+    <Cli as clap::CommandFactory>::command()
+}

@@ -1,0 +1,118 @@
+//! The `INFERNO_*` environment variables: each maps to one settings key. An `INFERNO_*`
+//! variable we do not know is an error (a typo would otherwise be silently ignored).
+
+use std::fmt;
+use std::path::PathBuf;
+
+use super::settings::Layer;
+use crate::error::{Exit, fail};
+
+/// The `INFERNO_*` variables that map to settings, with the key each sets.
+pub const ENV_KEYS: &[(&str, &str)] = &[
+    ("INFERNO_MODEL", "default_model"),
+    ("INFERNO_GPU_ENABLED", "backend_config.gpu_enabled"),
+    ("INFERNO_GPU_LAYERS", "backend_config.gpu_layers"),
+    ("INFERNO_CONTEXT_SIZE", "backend_config.context_size"),
+    ("INFERNO_BATCH_SIZE", "backend_config.batch_size"),
+    ("INFERNO_UBATCH_SIZE", "backend_config.ubatch_size"),
+    ("INFERNO_THREADS", "backend_config.threads"),
+    ("INFERNO_FLASH_ATTN", "backend_config.flash_attn"),
+    ("INFERNO_TEMP", "sampling.temp"),
+    ("INFERNO_TOP_K", "sampling.top_k"),
+    ("INFERNO_TOP_P", "sampling.top_p"),
+    ("INFERNO_MIN_P", "sampling.min_p"),
+    ("INFERNO_REPEAT_PENALTY", "sampling.repeat_penalty"),
+    ("INFERNO_REPEAT_LAST_N", "sampling.repeat_last_n"),
+    ("INFERNO_SEED", "sampling.seed"),
+];
+
+/// `INFERNO_*` variables that are not settings but are read elsewhere.
+const ENV_OTHER: &[&str] = &["INFERNO_CONFIG", "INFERNO_BACKENDS_DIR"];
+
+/// Read the settings variables. An `INFERNO_*` variable we do not know is an error (a typo
+/// would otherwise be silently ignored).
+pub fn from_env(env: &[(String, String)]) -> anyhow::Result<Layer> {
+    let mut layer = Layer::default();
+    for (name, value) in env {
+        if !name.starts_with("INFERNO_") || ENV_OTHER.contains(&name.as_str()) {
+            continue;
+        }
+        let Some(&(_, key)) = ENV_KEYS.iter().find(|(n, _)| n == name) else {
+            let known: Vec<&str> = ENV_KEYS
+                .iter()
+                .map(|(n, _)| *n)
+                .chain(ENV_OTHER.iter().copied())
+                .collect();
+            return Err(fail(
+                Exit::Config,
+                format!(
+                    "unknown environment variable {name}; known ones are {}",
+                    known.join(", ")
+                ),
+            ));
+        };
+        let bad = |why: String| {
+            fail(
+                Exit::Config,
+                format!("environment variable {name}={value:?}: {why}"),
+            )
+        };
+        let b = layer.backend_config.get_or_insert_with(Default::default);
+        let s = layer.sampling.get_or_insert_with(Default::default);
+        match key {
+            "default_model" => layer.default_model = Some(PathBuf::from(value)),
+            "backend_config.gpu_enabled" => b.gpu_enabled = Some(parse_bool(value).map_err(bad)?),
+            "backend_config.gpu_layers" => b.gpu_layers = Some(parse_num(value).map_err(bad)?),
+            "backend_config.context_size" => b.context_size = Some(parse_num(value).map_err(bad)?),
+            "backend_config.batch_size" => b.batch_size = Some(parse_num(value).map_err(bad)?),
+            "backend_config.ubatch_size" => b.ubatch_size = Some(parse_num(value).map_err(bad)?),
+            "backend_config.threads" => b.threads = Some(parse_num(value).map_err(bad)?),
+            "backend_config.flash_attn" => b.flash_attn = Some(value.parse().map_err(bad)?),
+            "sampling.temp" => s.temp = Some(parse_num(value).map_err(bad)?),
+            "sampling.top_k" => s.top_k = Some(parse_num(value).map_err(bad)?),
+            "sampling.top_p" => s.top_p = Some(parse_num(value).map_err(bad)?),
+            "sampling.min_p" => s.min_p = Some(parse_num(value).map_err(bad)?),
+            "sampling.repeat_penalty" => s.repeat_penalty = Some(parse_num(value).map_err(bad)?),
+            "sampling.repeat_last_n" => s.repeat_last_n = Some(parse_num(value).map_err(bad)?),
+            "sampling.seed" => s.seed = Some(parse_num(value).map_err(bad)?),
+            _ => unreachable!("every ENV_KEYS entry is handled"),
+        }
+    }
+    Ok(layer)
+}
+
+fn parse_bool(v: &str) -> Result<bool, String> {
+    match v.to_ascii_lowercase().as_str() {
+        "1" | "true" | "yes" | "on" => Ok(true),
+        "0" | "false" | "no" | "off" => Ok(false),
+        _ => Err("expected true or false".into()),
+    }
+}
+
+fn parse_num<T: std::str::FromStr>(v: &str) -> Result<T, String>
+where
+    T::Err: fmt::Display,
+{
+    v.trim().parse::<T>().map_err(|e| format!("{e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn env_errors_name_the_variable() {
+        let e = from_env(&env(&[("INFERNO_TEMPERATURE", "1")])).unwrap_err();
+        assert!(e.to_string().contains("INFERNO_TEMPERATURE"));
+        let e = from_env(&env(&[("INFERNO_THREADS", "many")])).unwrap_err();
+        assert!(e.to_string().contains("INFERNO_THREADS=\"many\""), "{e}");
+        assert!(from_env(&env(&[("INFERNO_CONFIG", "x"), ("PATH", "/bin")])).is_ok());
+    }
+}

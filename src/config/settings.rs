@@ -1,0 +1,224 @@
+//! The settings types: one [`Layer`] of optional values per source, merged by precedence into
+//! the immutable, validated [`Settings`].
+
+use std::fmt;
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+use super::defaults;
+use super::validate::validate;
+
+/// Whether this build can offload to a GPU without run-time plugins.
+pub const BUILD_HAS_GPU: bool = cfg!(any(
+    feature = "cuda",
+    feature = "vulkan",
+    feature = "metal",
+    target_os = "macos"
+));
+
+/// One source of settings; `None` means "not set here".
+#[derive(Debug, Default, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Layer {
+    pub default_model: Option<PathBuf>,
+    pub backend_config: Option<BackendLayer>,
+    pub sampling: Option<SamplingLayer>,
+}
+
+#[derive(Debug, Default, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct BackendLayer {
+    pub gpu_enabled: Option<bool>,
+    pub gpu_layers: Option<u32>,
+    pub context_size: Option<u32>,
+    pub batch_size: Option<u32>,
+    pub ubatch_size: Option<u32>,
+    pub threads: Option<u32>,
+    pub flash_attn: Option<FlashAttn>,
+}
+
+#[derive(Debug, Default, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct SamplingLayer {
+    pub temp: Option<f32>,
+    pub top_k: Option<i32>,
+    pub top_p: Option<f32>,
+    pub min_p: Option<f32>,
+    pub repeat_penalty: Option<f32>,
+    pub repeat_last_n: Option<i32>,
+    pub seed: Option<u32>,
+}
+
+/// llama.cpp's flash-attention policy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FlashAttn {
+    Auto,
+    On,
+    Off,
+}
+
+impl std::str::FromStr for FlashAttn {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.to_ascii_lowercase().as_str() {
+            "auto" | "-1" => Ok(FlashAttn::Auto),
+            "on" | "1" | "true" => Ok(FlashAttn::On),
+            "off" | "0" | "false" => Ok(FlashAttn::Off),
+            _ => Err(format!("'{s}' is not one of auto, on, off")),
+        }
+    }
+}
+
+impl FlashAttn {
+    pub const fn name(self) -> &'static str {
+        match self {
+            FlashAttn::Auto => "auto",
+            FlashAttn::On => "on",
+            FlashAttn::Off => "off",
+        }
+    }
+}
+
+impl fmt::Display for FlashAttn {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// The resolved, validated settings every command works from.
+#[derive(Debug, Clone, Serialize)]
+pub struct Settings {
+    pub model: Option<PathBuf>,
+    pub backend: BackendSettings,
+    pub sampling: SamplingSettings,
+    /// Configuration files that were read, lowest precedence first.
+    pub sources: Vec<PathBuf>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct BackendSettings {
+    pub gpu_enabled: bool,
+    /// Whether a GPU was asked for explicitly (config, variable or flag) rather than by default:
+    /// then the lack of a usable GPU is reported instead of passing silently.
+    pub gpu_requested: bool,
+    /// Layers to offload: 0 when the GPU is disabled.
+    pub gpu_layers: u32,
+    pub context_size: u32,
+    pub batch_size: u32,
+    pub ubatch_size: u32,
+    pub threads: u32,
+    pub flash_attn: FlashAttn,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct SamplingSettings {
+    pub temp: f32,
+    pub top_k: i32,
+    pub top_p: f32,
+    pub min_p: f32,
+    pub repeat_penalty: f32,
+    pub repeat_last_n: i32,
+    /// `None`: a fresh random seed per run (reported in `--json`).
+    pub seed: Option<u32>,
+}
+
+impl Default for SamplingSettings {
+    fn default() -> Self {
+        SamplingSettings {
+            temp: defaults::TEMP,
+            top_k: defaults::TOP_K,
+            top_p: defaults::TOP_P,
+            min_p: defaults::MIN_P,
+            repeat_penalty: defaults::REPEAT_PENALTY,
+            repeat_last_n: defaults::REPEAT_LAST_N,
+            seed: None,
+        }
+    }
+}
+
+impl Layer {
+    /// `self` with every value that `higher` sets replaced by `higher`'s.
+    pub fn overlay(self, higher: Layer) -> Layer {
+        Layer {
+            default_model: higher.default_model.or(self.default_model),
+            backend_config: merge_opt(self.backend_config, higher.backend_config, |lo, hi| {
+                BackendLayer {
+                    gpu_enabled: hi.gpu_enabled.or(lo.gpu_enabled),
+                    gpu_layers: hi.gpu_layers.or(lo.gpu_layers),
+                    context_size: hi.context_size.or(lo.context_size),
+                    batch_size: hi.batch_size.or(lo.batch_size),
+                    ubatch_size: hi.ubatch_size.or(lo.ubatch_size),
+                    threads: hi.threads.or(lo.threads),
+                    flash_attn: hi.flash_attn.or(lo.flash_attn),
+                }
+            }),
+            sampling: merge_opt(self.sampling, higher.sampling, |lo, hi| SamplingLayer {
+                temp: hi.temp.or(lo.temp),
+                top_k: hi.top_k.or(lo.top_k),
+                top_p: hi.top_p.or(lo.top_p),
+                min_p: hi.min_p.or(lo.min_p),
+                repeat_penalty: hi.repeat_penalty.or(lo.repeat_penalty),
+                repeat_last_n: hi.repeat_last_n.or(lo.repeat_last_n),
+                seed: hi.seed.or(lo.seed),
+            }),
+        }
+    }
+}
+
+fn merge_opt<T>(lo: Option<T>, hi: Option<T>, f: impl FnOnce(T, T) -> T) -> Option<T> {
+    match (lo, hi) {
+        (Some(lo), Some(hi)) => Some(f(lo, hi)),
+        (lo, hi) => hi.or(lo),
+    }
+}
+
+/// The settings from the merged layers, with defaults for what no layer set; validated.
+/// `gpu_layers_flag` is `--gpu-layers` from the command line, which wins over `gpu_enabled`.
+pub(super) fn finish(
+    layer: Layer,
+    gpu_layers_flag: Option<u32>,
+    sources: Vec<PathBuf>,
+) -> anyhow::Result<Settings> {
+    let b = layer.backend_config.unwrap_or_default();
+    let s = layer.sampling.unwrap_or_default();
+    let d = SamplingSettings::default();
+    let gpu_enabled = b
+        .gpu_enabled
+        .unwrap_or(BUILD_HAS_GPU || cfg!(feature = "dynamic-backends"));
+    let gpu_layers = match gpu_layers_flag {
+        Some(n) => n,
+        None if gpu_enabled => b.gpu_layers.unwrap_or(defaults::ALL_LAYERS),
+        None => 0,
+    };
+    let gpu_requested = b.gpu_enabled == Some(true) || gpu_layers_flag.is_some_and(|n| n > 0);
+    let batch_size = b.batch_size.unwrap_or(defaults::BATCH_SIZE);
+    let settings = Settings {
+        model: layer.default_model,
+        backend: BackendSettings {
+            gpu_enabled: gpu_enabled || gpu_layers > 0,
+            gpu_requested,
+            gpu_layers,
+            context_size: b.context_size.unwrap_or(defaults::CONTEXT_SIZE),
+            batch_size,
+            ubatch_size: b
+                .ubatch_size
+                .unwrap_or(batch_size.min(defaults::UBATCH_SIZE)),
+            threads: b.threads.unwrap_or_else(defaults::threads),
+            flash_attn: b.flash_attn.unwrap_or(defaults::FLASH_ATTN),
+        },
+        sampling: SamplingSettings {
+            temp: s.temp.unwrap_or(d.temp),
+            top_k: s.top_k.unwrap_or(d.top_k),
+            top_p: s.top_p.unwrap_or(d.top_p),
+            min_p: s.min_p.unwrap_or(d.min_p),
+            repeat_penalty: s.repeat_penalty.unwrap_or(d.repeat_penalty),
+            repeat_last_n: s.repeat_last_n.unwrap_or(d.repeat_last_n),
+            seed: s.seed,
+        },
+        sources,
+    };
+    validate(&settings)?;
+    Ok(settings)
+}

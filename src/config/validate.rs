@@ -1,0 +1,105 @@
+//! Range checks and cross-field rules, run once on the merged settings. Messages name the
+//! flag and the config key, since either may have set the value.
+
+use super::defaults::RANDOM_SEED_MARKER;
+use super::settings::Settings;
+use crate::error::{Exit, fail};
+
+/// Range checks. Messages name the flag and the config key, since either may have set it.
+pub(super) fn validate(s: &Settings) -> anyhow::Result<()> {
+    let b = &s.backend;
+    let p = &s.sampling;
+    let bad = |flag: &str, key: &str, why: String| {
+        Err(fail(
+            Exit::Usage,
+            format!("invalid {flag} (config key {key}): {why}"),
+        ))
+    };
+    if b.context_size == 0 {
+        return bad(
+            "-c/--context-size",
+            "backend_config.context_size",
+            "must be at least 1".into(),
+        );
+    }
+    if b.batch_size == 0 {
+        return bad(
+            "-b/--batch-size",
+            "backend_config.batch_size",
+            "must be at least 1".into(),
+        );
+    }
+    if b.ubatch_size == 0 || b.ubatch_size > b.batch_size {
+        return bad(
+            "--ubatch-size",
+            "backend_config.ubatch_size",
+            format!(
+                "{} must be between 1 and the batch size ({})",
+                b.ubatch_size, b.batch_size
+            ),
+        );
+    }
+    if b.threads == 0 || b.threads > 1024 {
+        return bad(
+            "-t/--threads",
+            "backend_config.threads",
+            format!("{} must be between 1 and 1024", b.threads),
+        );
+    }
+    if !p.temp.is_finite() || p.temp < 0.0 {
+        return bad(
+            "--temp",
+            "sampling.temp",
+            format!("{} must be 0 (greedy) or more", p.temp),
+        );
+    }
+    if !(0.0..=1.0).contains(&p.top_p) {
+        return bad(
+            "--top-p",
+            "sampling.top_p",
+            format!("{} must be between 0 and 1", p.top_p),
+        );
+    }
+    if !(0.0..=1.0).contains(&p.min_p) {
+        return bad(
+            "--min-p",
+            "sampling.min_p",
+            format!("{} must be between 0 and 1", p.min_p),
+        );
+    }
+    if p.top_k < 0 {
+        return bad(
+            "--top-k",
+            "sampling.top_k",
+            format!("{} must be 0 (off) or more", p.top_k),
+        );
+    }
+    if !p.repeat_penalty.is_finite() || p.repeat_penalty <= 0.0 {
+        return bad(
+            "--repeat-penalty",
+            "sampling.repeat_penalty",
+            format!("{} must be above 0 (1 = off)", p.repeat_penalty),
+        );
+    }
+    if p.repeat_last_n < -1 {
+        return bad(
+            "--repeat-last-n",
+            "sampling.repeat_last_n",
+            format!(
+                "{} must be -1 (whole context), 0 (off) or more",
+                p.repeat_last_n
+            ),
+        );
+    }
+    if p.seed == Some(RANDOM_SEED_MARKER) {
+        return bad(
+            "-s/--seed",
+            "sampling.seed",
+            format!(
+                "{RANDOM_SEED_MARKER} is llama.cpp's \"pick a random seed\" marker, not a seed; use 0 to {}, or leave the seed unset for a random one",
+                RANDOM_SEED_MARKER - 1
+            ),
+        );
+    }
+    Ok(())
+}

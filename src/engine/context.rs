@@ -1,0 +1,74 @@
+//! Creating an inference context and reporting the KV and compute buffers it allocated.
+
+use std::num::NonZeroU32;
+use std::sync::Mutex;
+
+use anyhow::Context as _;
+use llama_cpp_2::context::LlamaContext;
+use llama_cpp_2::context::params::LlamaContextParams;
+
+use super::backend::backend;
+use super::logs::{self, Buffer, Capture};
+use super::model::LoadedModel;
+use crate::config::FlashAttn;
+use crate::error::{Exit, fail};
+
+/// How to create an inference context.
+#[derive(Debug, Clone)]
+pub struct ContextOptions {
+    pub n_ctx: u32,
+    pub n_batch: u32,
+    pub n_ubatch: u32,
+    pub threads: u32,
+    pub flash_attn: FlashAttn,
+    /// Let llama.cpp run large batched operations on a GPU even for weights kept on the CPU
+    /// (its default). Off means the GPU is not used at all.
+    pub op_offload: bool,
+}
+
+/// llama.cpp documents concurrent context creation on one model as unsound; serialize it.
+static CONTEXT_CREATION: Mutex<()> = Mutex::new(());
+
+/// Create a context and report the KV and compute buffers it allocated.
+pub fn new_context<'m>(
+    model: &'m LoadedModel,
+    opts: &ContextOptions,
+) -> anyhow::Result<(LlamaContext<'m>, Vec<Buffer>)> {
+    let backend = backend()?;
+    let flash = match opts.flash_attn {
+        FlashAttn::Auto => llama_cpp_sys_2::LLAMA_FLASH_ATTN_TYPE_AUTO,
+        FlashAttn::On => llama_cpp_sys_2::LLAMA_FLASH_ATTN_TYPE_ENABLED,
+        FlashAttn::Off => llama_cpp_sys_2::LLAMA_FLASH_ATTN_TYPE_DISABLED,
+    };
+    let threads = i32::try_from(opts.threads).context("thread count")?;
+    let params = LlamaContextParams::default()
+        .with_n_ctx(NonZeroU32::new(opts.n_ctx))
+        .with_n_batch(opts.n_batch)
+        .with_n_ubatch(opts.n_ubatch)
+        .with_n_threads(threads)
+        .with_n_threads_batch(threads)
+        .with_flash_attention_policy(flash)
+        .with_op_offload(opts.op_offload)
+        // Timings are measured by us; llama.cpp's perf counters stay off as by default.
+        .with_no_perf(true);
+    let _guard = CONTEXT_CREATION.lock().unwrap_or_else(|e| e.into_inner());
+    let capture = Capture::start();
+    let ctx = model.model.new_context(&backend.llama, params);
+    let lines = capture.finish();
+    match ctx {
+        Ok(ctx) => Ok((ctx, logs::parse_buffers(&lines))),
+        Err(e) => {
+            let why = lines
+                .iter()
+                .rfind(|l| l.contains("failed") || l.contains("error"))
+                .map_or_else(|| e.to_string(), |l| l.trim().to_string());
+            Err(fail(
+                Exit::Inference,
+                format!(
+                    "could not create a context of {} tokens: {why}; try a smaller -c/--context-size",
+                    opts.n_ctx
+                ),
+            ))
+        }
+    }
+}

@@ -1,0 +1,149 @@
+//! Loading a model: `llama_model_load_from_file` with progress and cancellation, and what
+//! llama.cpp did (layers offloaded, buffers per device) read from its log. The loaded model is
+//! shared between inferences with `Arc`.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
+
+use llama_cpp_2::model::LlamaModel;
+use llama_cpp_2::model::params::LlamaModelParams;
+use llama_cpp_2::token::LlamaToken;
+
+use super::backend::backend;
+use super::logs::{self, Buffer, Capture};
+use super::request::Prompt;
+use super::template::ChatFormat;
+use crate::error::{Exit, fail};
+
+/// How to load a model.
+#[derive(Debug, Clone)]
+pub struct ModelOptions {
+    /// Layers to offload to the GPU (llama.cpp clamps to what the model has).
+    pub gpu_layers: u32,
+}
+
+/// Where a model's layers went, as llama.cpp reported it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct Offload {
+    /// Layers on a GPU (0 without a GPU backend).
+    pub layers: u32,
+    /// Layers llama.cpp counts: the repeating blocks plus the output layer.
+    pub total: u32,
+}
+
+/// A loaded model, shared between inferences with `Arc`.
+pub struct LoadedModel {
+    pub model: LlamaModel,
+    pub path: PathBuf,
+    /// Wall time of `llama_model_load_from_file`.
+    pub load_ms: f64,
+    pub offload: Offload,
+    /// Weight buffers per device.
+    pub buffers: Vec<Buffer>,
+    /// The model's chat template, if it has one llama.cpp can apply.
+    pub chat: Option<ChatFormat>,
+}
+
+/// Load `path` (already validated by [`crate::gguf::read`]). `progress` receives 0.0..=1.0;
+/// when `cancel` becomes true the load is aborted and the error has exit kind `Interrupted`.
+pub fn load_model(
+    path: &Path,
+    opts: &ModelOptions,
+    cancel: Arc<AtomicBool>,
+    mut progress: impl FnMut(f32) + 'static,
+) -> anyhow::Result<LoadedModel> {
+    let backend = backend()?;
+    let abort = cancel.clone();
+    let params = LlamaModelParams::default()
+        .with_n_gpu_layers(opts.gpu_layers)
+        .with_progress_callback(move |p| {
+            progress(p);
+            !abort.load(Ordering::Relaxed)
+        });
+    let capture = Capture::start();
+    let start = Instant::now();
+    let loaded = LlamaModel::load_from_file(&backend.llama, path, &params);
+    let load_ms = start.elapsed().as_secs_f64() * 1e3;
+    let lines = capture.finish();
+    let model = match loaded {
+        Ok(m) => m,
+        Err(_) if cancel.load(Ordering::Relaxed) => {
+            return Err(fail(
+                Exit::Interrupted,
+                "interrupted while loading the model",
+            ));
+        }
+        Err(e) => {
+            // llama.cpp only says "null result"; its log says why: the first error line is the
+            // specific one ("error loading model: ..."), later ones are generic.
+            let why = lines
+                .iter()
+                .find(|l| l.contains("error"))
+                .or_else(|| lines.iter().rfind(|l| l.contains("failed")))
+                .map(|l| {
+                    let l = l.trim();
+                    let detail = l
+                        .rfind("error loading model: ")
+                        .map_or(l, |i| &l[i + "error loading model: ".len()..]);
+                    format!(": {detail}")
+                })
+                .unwrap_or_else(|| format!(": {e}"));
+            return Err(fail(
+                Exit::ModelLoad,
+                format!(
+                    "llama.cpp could not load {}{why} (run with -v for its full log)",
+                    path.display()
+                ),
+            ));
+        }
+    };
+    let total = model.n_layer() + 1;
+    let offload = match logs::parse_offloaded(&lines) {
+        Some((layers, total)) => Offload { layers, total },
+        None => Offload { layers: 0, total },
+    };
+    Ok(LoadedModel {
+        chat: ChatFormat::from_model(&model),
+        model,
+        path: path.to_path_buf(),
+        load_ms,
+        offload,
+        buffers: logs::parse_buffers(&lines),
+    })
+}
+
+impl LoadedModel {
+    /// The tokens of a prompt, parsing special tokens as llama.cpp's CLI does. BOS is added
+    /// when the model wants one, unless a chat template already wrote it.
+    pub fn tokenize(&self, prompt: &Prompt) -> anyhow::Result<Vec<LlamaToken>> {
+        let vocab = self.model.vocab();
+        let text = match prompt {
+            Prompt::Raw(text) => text.clone(),
+            Prompt::Chat(messages) => {
+                let format = self.chat.as_ref().ok_or_else(|| {
+                    fail(Exit::Prompt, "this model has no chat template; use --raw")
+                })?;
+                format.render(messages, true)?
+            }
+        };
+        // A model may have no BOS token (id -1): llama.cpp throws for ids outside the
+        // vocabulary, so only a real id is ever asked for its text.
+        let bos = self
+            .token_in_vocab(vocab.bos())
+            .map(|bos| String::from_utf8_lossy(&vocab.token_to_piece(bos, true, None)).into_owned())
+            .unwrap_or_default();
+        let template_wrote_bos =
+            matches!(prompt, Prompt::Chat(_)) && !bos.is_empty() && text.starts_with(&bos);
+        Ok(vocab.tokenize(text.as_bytes(), !template_wrote_bos, true))
+    }
+
+    /// `token` when it is an id of this model's vocabulary (special ids such as BOS are -1
+    /// when the model has none).
+    pub fn token_in_vocab(&self, token: LlamaToken) -> Option<LlamaToken> {
+        (0..self.model.n_vocab())
+            .contains(&token.0)
+            .then_some(token)
+    }
+}
