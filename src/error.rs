@@ -26,6 +26,9 @@ pub enum Exit {
     Inference,
     /// Writing the output failed for a reason other than the reader going away.
     Output,
+    /// llama.cpp crashed (a fault signal inside it): the model is damaged or the build cannot
+    /// run on this CPU.
+    Crashed,
     /// Stopped by Ctrl-C (SIGINT).
     Interrupted,
     /// Stopped by SIGTERM.
@@ -33,6 +36,29 @@ pub enum Exit {
 }
 
 impl Exit {
+    /// Every kind, in code order (README.md's table lists exactly these; a test checks it).
+    pub const ALL: [Exit; 11] = [
+        Exit::Internal,
+        Exit::Usage,
+        Exit::Config,
+        Exit::ModelFile,
+        Exit::ModelLoad,
+        Exit::Prompt,
+        Exit::Inference,
+        Exit::Output,
+        Exit::Crashed,
+        Exit::Interrupted,
+        Exit::Terminated,
+    ];
+
+    /// End the process now with this code, without `exit`'s atexit handlers and C++ static
+    /// destructors: another thread may be inside llama.cpp, and destroying its globals under
+    /// it can crash or hang. The caller flushes what of ours matters first.
+    pub fn exit_now(self) -> ! {
+        // SAFETY: `_exit` only ends the process; it touches no Rust or C++ state.
+        unsafe { libc::_exit(self.code()) }
+    }
+
     pub fn code(self) -> i32 {
         match self {
             Exit::Internal => 1,
@@ -43,6 +69,7 @@ impl Exit {
             Exit::Prompt => 6,
             Exit::Inference => 7,
             Exit::Output => 8,
+            Exit::Crashed => 9,
             Exit::Interrupted => 130,
             Exit::Terminated => 143,
         }
@@ -83,4 +110,34 @@ pub fn exit_of(err: &anyhow::Error) -> Exit {
     err.chain()
         .find_map(|e| e.downcast_ref::<Failure>())
         .map_or(Exit::Internal, |f| f.exit)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `ALL` holds every variant once: the match below stops compiling when a variant is
+    /// added, and its index must then be added to `ALL` for the assertion to hold.
+    #[test]
+    fn all_lists_every_kind_once() {
+        let index = |e: Exit| match e {
+            Exit::Internal => 0,
+            Exit::Usage => 1,
+            Exit::Config => 2,
+            Exit::ModelFile => 3,
+            Exit::ModelLoad => 4,
+            Exit::Prompt => 5,
+            Exit::Inference => 6,
+            Exit::Output => 7,
+            Exit::Crashed => 8,
+            Exit::Interrupted => 9,
+            Exit::Terminated => 10,
+        };
+        for (i, e) in Exit::ALL.iter().enumerate() {
+            assert_eq!(index(*e), i);
+        }
+        let mut codes: Vec<i32> = Exit::ALL.iter().map(|e| e.code()).collect();
+        codes.dedup();
+        assert_eq!(codes.len(), Exit::ALL.len(), "distinct codes");
+    }
 }

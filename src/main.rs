@@ -3,27 +3,18 @@
 //! `main` parses the command line, sets up logging, dispatches to a subcommand and turns the
 //! outcome into an exit code. Errors are printed as one line on stderr; never a backtrace.
 
-mod bench;
-mod cli;
-mod commands;
-mod config;
-mod engine;
-mod error;
-mod gguf;
-mod modelinfo;
-mod output;
-mod report;
-mod signals;
-mod system;
-mod units;
-
 use clap::Parser;
 
-use cli::{Cli, Command};
-use commands::Global;
-use error::exit_of;
+use inferno::cli::{Cli, Command};
+use inferno::commands::{self, Global};
+use inferno::error::{self, exit_of};
+use inferno::{output, signals};
 
 fn main() {
+    // ggml would attach gdb to print a backtrace (onto stdout) from its C++ terminate hook;
+    // crashes are reported in one line instead (engine::crash). Set before any thread starts.
+    // SAFETY: single-threaded here; nothing reads the environment concurrently.
+    unsafe { std::env::set_var("GGML_NO_BACKTRACE", "1") };
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {

@@ -86,7 +86,7 @@ impl Interrupts {
             let _ = std::io::stdout().flush();
             // A newline so the shell prompt starts on a fresh line after ^C.
             let _ = std::io::stderr().write_all(b"\n");
-            exit_now(exit_for(kind));
+            exit_for(kind).exit_now();
         }
         self.notify.notify_waiters();
     }
@@ -124,14 +124,6 @@ impl Interrupts {
         self.kind.store(NONE, Ordering::SeqCst);
         self.cancel.store(false, Ordering::SeqCst);
     }
-}
-
-/// End the process now, without `exit`'s atexit handlers and C++ static destructors: another
-/// thread may be inside llama.cpp, and destroying its globals under it can crash or hang.
-/// Everything of ours that matters (stdout) is flushed by the caller.
-pub fn exit_now(exit: Exit) -> ! {
-    // SAFETY: `_exit` only ends the process; it touches no Rust or C++ state.
-    unsafe { libc::_exit(exit.code()) }
 }
 
 fn exit_for(kind: u8) -> Exit {

@@ -34,12 +34,14 @@ fn markdown_table_like_llama_bench() {
         r.stderr()
     );
     let lines: Vec<&str> = out.lines().collect();
-    assert!(
-        lines[0].starts_with("| model ") && lines[0].contains("| test |")
-            || lines[0].contains("test"),
-        "{out}"
+    let header: Vec<&str> = lines[0].split('|').map(str::trim).collect();
+    assert_eq!(
+        header,
+        [
+            "", "model", "size", "params", "backend", "threads", "test", "t/s", ""
+        ],
+        "llama-bench's columns for a CPU run with default batch sizes: {out}"
     );
-    assert!(lines[0].contains("t/s"));
     let rows: Vec<&&str> = lines.iter().filter(|l| l.contains("qwen2")).collect();
     assert_eq!(rows.len(), 2, "{out}");
     assert!(rows[0].contains("pp64") && rows[0].contains(" ± "), "{out}");
@@ -140,6 +142,25 @@ fn every_combination_runs() {
         })
         .collect();
     assert_eq!(combos, [(1, 8), (1, 16), (2, 8), (2, 16)]);
+}
+
+/// `-v` without a terminal: one line per test and one per repetition (README says so).
+#[test]
+fn verbose_prints_each_test_and_repetition() {
+    let r = bench(&["-p", "16", "-n", "4", "-v"]);
+    r.ok();
+    let ours: Vec<String> = r
+        .stderr()
+        .lines()
+        .filter(|l| l.starts_with("inferno: "))
+        .map(String::from)
+        .collect();
+    assert_eq!(ours.len(), 6, "2 tests x (1 + 2 repetitions): {ours:#?}");
+    assert!(ours[0].starts_with("inferno: bench 1/2: ") && ours[0].ends_with(" pp16 t=2"));
+    assert!(ours[1].contains("pp16 t=2: repetition 1/2, ") && ours[1].ends_with(" t/s"));
+    assert!(ours[2].contains("pp16 t=2: repetition 2/2, "));
+    assert!(ours[3].starts_with("inferno: bench 2/2: ") && ours[3].ends_with(" tg4 t=2"));
+    assert!(ours[5].contains("tg4 t=2: repetition 2/2, "));
 }
 
 #[test]

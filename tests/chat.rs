@@ -117,3 +117,40 @@ fn ctrl_d_exits_zero() {
         format!("Exited(Pid({}), 0)", p.process.child_pid)
     );
 }
+
+/// When the chat's context cannot be created (here: an address-space limit leaves room for
+/// the weights but not for a 32768-token context), the user sees llama.cpp's reason and the
+/// exit code for it (7), before any prompt; not "the generation thread stopped" with 1.
+#[test]
+fn a_context_that_cannot_be_created_is_reported_with_its_exit_code() {
+    use std::os::unix::process::CommandExt;
+    let _one = exclusive();
+    let mut inf = Inferno::new().args(["run", "-m", model(QWEN).to_str().unwrap(), "-c", "32768"]);
+    let limit: libc::rlim_t = 1_200_000 * 1024;
+    // SAFETY: setrlimit is async-signal-safe; nothing else runs between fork and exec.
+    unsafe {
+        inf.cmd.pre_exec(move || {
+            let r = libc::rlimit {
+                rlim_cur: limit,
+                rlim_max: limit,
+            };
+            if libc::setrlimit(libc::RLIMIT_AS, &r) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let cmd = std::mem::replace(&mut inf.cmd, Command::new("true"));
+    let mut p = spawn_command(cmd, Some(60_000)).expect("spawn in a pty");
+    let before = p.exp_eof().unwrap();
+    assert!(
+        before.contains("could not create a context of 32768 tokens"),
+        "{before}"
+    );
+    assert!(!before.contains(">>> "), "no prompt was shown: {before}");
+    let status = p.process.wait().unwrap();
+    assert_eq!(
+        format!("{status:?}"),
+        format!("Exited(Pid({}), 7)", p.process.child_pid)
+    );
+}

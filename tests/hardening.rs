@@ -159,6 +159,18 @@ fn context_beyond_training_warns_and_beyond_memory_refuses() {
         r.stderr()
     );
     assert!(started.elapsed() < Duration::from_secs(5));
+    // Asking for GPU layers on a machine without a GPU leaves the weights and the cache on
+    // the CPU: the same check applies (this once went past it and was killed for memory).
+    let info = Inferno::new().args(["info", "--json"]).run().ok();
+    if !info.contains("\"type\": \"gpu\"") {
+        let started = Instant::now();
+        let r = greedy(QWEN, "Hi", 2)
+            .args(["--gpu-layers", "1", "-c", "2000000000"])
+            .run();
+        assert_eq!(r.code(), 7, "{}", r.stderr());
+        assert!(r.stderr().contains("needs about"), "{}", r.stderr());
+        assert!(started.elapsed() < Duration::from_secs(5));
+    }
 }
 
 #[test]

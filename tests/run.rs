@@ -8,16 +8,26 @@ use std::time::{Duration, Instant};
 
 use common::*;
 
-/// The golden text for this machine's instruction set. Fixtures were produced by llama.cpp's
-/// own llama-completion (greedy, 2 threads) from the same vendored sources, with
-/// tests/fixtures/make_golden.sh. Greedy text can differ between AVX2 and AVX-512 builds
-/// (Qwen's does), so each has one fixture per instruction set.
+/// The golden text for the instruction set the binary's llama.cpp runs with. Fixtures were
+/// produced by llama.cpp's own llama-completion (greedy, 2 threads) from the same vendored
+/// sources, with tests/fixtures/make_golden.sh. Greedy text can differ between AVX2 and
+/// AVX-512 builds (Qwen's does), so each has one fixture per instruction set; which one
+/// applies is what the binary reports (`info --json`: the CPU backend's features), not what
+/// the CPU could do: a portable build or a plugin variant may not use AVX-512 on a CPU that
+/// has it.
 fn golden(name: &str) -> String {
-    let isa = if cfg!(target_arch = "x86_64") && std::is_x86_feature_detected!("avx512f") {
-        "avx512"
-    } else {
-        "avx2"
-    };
+    static ISA: std::sync::OnceLock<&'static str> = std::sync::OnceLock::new();
+    let isa = ISA.get_or_init(|| {
+        let info = json(&Inferno::new().args(["info", "--json"]).run().ok());
+        let cpu = info["build"]["backend_features"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|b| b["backend"] == "CPU")
+            .expect("a CPU backend");
+        let has = |f: &str| cpu["features"].as_array().unwrap().iter().any(|x| x == f);
+        if has("AVX512") { "avx512" } else { "avx2" }
+    });
     let path = root().join(format!("tests/fixtures/{name}.{isa}.txt"));
     std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
@@ -39,6 +49,42 @@ fn greedy_gemma_matches_llama_cpp() {
 fn greedy_qwen_raw_matches_llama_cpp() {
     let out = greedy(QWEN, "The capital of France is", 64).run().ok();
     assert_eq!(out, golden("qwen_france") + "\n");
+}
+
+/// A model's `tokenizer.ggml.suppress_tokens` are never sampled, as llama.cpp's default
+/// sampler masks them: suppressing the first token of Gemma's greedy answer changes it.
+#[test]
+fn suppressed_tokens_are_never_sampled() {
+    use inferno::gguf::{Array, Value};
+    let dir = tempfile::tempdir().unwrap();
+    let src = model(GEMMA);
+    let header = inferno::gguf::read(&src).unwrap();
+    let the = edit::token_id(&header, "▁the") as i32;
+    let m = edit::edited(&src, dir.path(), "suppressed.gguf", |g| {
+        edit::set(
+            g,
+            "tokenizer.ggml.suppress_tokens",
+            Value::Array(Array::I32(vec![the, 1 << 30])),
+        );
+    });
+    let out = Inferno::new()
+        .args([
+            "run",
+            "-m",
+            m.to_str().unwrap(),
+            "--raw",
+            "--temp",
+            "0",
+            "-t",
+            "2",
+        ])
+        .args(["-n", "16", "-p", "The capital of France is"])
+        .run()
+        .ok();
+    let plain = golden("gemma_france");
+    assert!(plain.starts_with(" the capital"));
+    assert!(!out.starts_with(" the"), "{out:?}");
+    assert!(!out.contains(" the "), "never sampled: {out:?}");
 }
 
 /// Emoji are split across several byte tokens by both tokenizers; the streamed text must
@@ -93,6 +139,61 @@ fn seed_makes_sampling_reproducible() {
         sample("43"),
         "a different seed should give a different text"
     );
+}
+
+/// Seeds at the edges of the range reproduce their text, and the JSON reports the seed used;
+/// llama.cpp's "random seed" marker (2^32 - 1) is refused instead of silently meaning "random".
+#[test]
+fn seeds_at_the_edges_are_reproducible_and_the_marker_is_refused() {
+    for seed in ["0", "1", "2147483648", "4294967294"] {
+        let sample = || {
+            json(
+                &run_on(QWEN)
+                    .args(["--raw", "-n", "12", "--temp", "1.0", "--json"])
+                    .args(["--seed", seed, "-p", "Once upon a time"])
+                    .run()
+                    .ok(),
+            )
+        };
+        let (a, b) = (sample(), sample());
+        assert_eq!(a["text"], b["text"], "seed {seed}");
+        assert_eq!(a["seed"].to_string(), seed);
+    }
+    run_on(QWEN)
+        .args(["--seed", "4294967295", "-p", "hi"])
+        .run()
+        .fails(
+            2,
+            "invalid -s/--seed (config key sampling.seed): 4294967295 is llama.cpp's",
+        );
+    // Without --seed, the reported random seed reproduces the text.
+    let first = json(
+        &run_on(QWEN)
+            .args([
+                "--raw",
+                "-n",
+                "12",
+                "--temp",
+                "1.0",
+                "--json",
+                "-p",
+                "Once upon a time",
+            ])
+            .run()
+            .ok(),
+    );
+    let seed = first["seed"].to_string();
+    assert_ne!(seed, "4294967295");
+    let again = json(
+        &run_on(QWEN)
+            .args([
+                "--raw", "-n", "12", "--temp", "1.0", "--json", "--seed", &seed,
+            ])
+            .args(["-p", "Once upon a time"])
+            .run()
+            .ok(),
+    );
+    assert_eq!(first["text"], again["text"]);
 }
 
 #[test]

@@ -3,40 +3,13 @@
 
 mod common;
 
-use std::path::PathBuf;
-use std::process::Command;
-
 use common::*;
-
-fn synth() -> PathBuf {
-    let p = bin().parent().unwrap().join("examples/synth");
-    assert!(
-        p.is_file(),
-        "{} missing: cargo test builds the examples",
-        p.display()
-    );
-    p
-}
-
-fn generate(path: &std::path::Path, extra: &[&str]) {
-    let out = Command::new(synth())
-        .args(["--preset", "tiny", "-t", "2", "-o"])
-        .arg(path)
-        .args(extra)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
 
 #[test]
 fn tiny_synthetic_model_has_its_shape_and_runs() {
     let dir = tempfile::tempdir().unwrap();
     let m = dir.path().join("tiny.gguf");
-    generate(&m, &[]);
+    synth_tiny(&m, &[]);
     let size = std::fs::metadata(&m).unwrap().len();
     assert!(size < 4 << 20, "a few MB: {size}");
     let info: serde_json::Value = serde_json::from_str(
@@ -109,9 +82,9 @@ fn the_same_seed_writes_the_same_file() {
         dir.path().join("b.gguf"),
         dir.path().join("c.gguf"),
     );
-    generate(&a, &["--ftype", "f16"]);
-    generate(&b, &["--ftype", "f16"]);
-    generate(&c, &["--ftype", "f16", "--seed", "7"]);
+    synth_tiny(&a, &["--ftype", "f16"]);
+    synth_tiny(&b, &["--ftype", "f16"]);
+    synth_tiny(&c, &["--ftype", "f16", "--seed", "7"]);
     assert_eq!(std::fs::read(&a).unwrap(), std::fs::read(&b).unwrap());
     assert_ne!(std::fs::read(&a).unwrap(), std::fs::read(&c).unwrap());
 }

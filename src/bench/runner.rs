@@ -49,6 +49,7 @@ pub fn run(
                 &spec.model,
                 &ModelOptions {
                     gpu_layers: spec.gpu_layers,
+                    ..ModelOptions::default()
                 },
                 std::sync::Arc::new(AtomicBool::new(false)),
                 |_| {},

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use super::{Global, check_gguf, settings};
+use super::{Global, check_gguf, check_semantics, settings};
 use crate::bench::plan::{self, Lists};
 use crate::bench::runner;
 use crate::bench::{BuildInfo, export};
@@ -28,7 +28,10 @@ pub async fn bench(args: BenchArgs, global: &Global) -> anyhow::Result<()> {
         ));
     }
     for m in &models {
-        check_gguf(m)?;
+        let header = check_gguf(m)?;
+        if !settings.skip_model_checks {
+            check_semantics(m, &header)?;
+        }
     }
     if args.repetitions == 0 {
         return Err(fail(

@@ -42,7 +42,7 @@ pub fn model_layer(m: &ModelArgs) -> Layer {
             threads: m.threads,
             flash_attn: m.flash_attn,
         }),
-        sampling: None,
+        ..Layer::default()
     }
 }
 
@@ -76,7 +76,30 @@ pub fn model_file(settings: &Settings) -> anyhow::Result<(PathBuf, GgufFile)> {
         )
     })?;
     let header = check_gguf(&path)?;
+    if !settings.skip_model_checks {
+        check_semantics(&path, &header)?;
+    }
     Ok((path, header))
+}
+
+/// The semantic checks ([`gguf::checks`]) against what this build's CPU backend can run: the
+/// first problem ends the command (exit 4) before llama.cpp sees the file.
+pub fn check_semantics(path: &Path, header: &GgufFile) -> anyhow::Result<()> {
+    let problems = gguf::checks::check(header, &engine::backend::type_support()?);
+    let Some(first) = problems.first() else {
+        return Ok(());
+    };
+    let more = match problems.len() {
+        1 => String::new(),
+        n => format!(" (and {} more; `inferno info -m` lists them)", n - 1),
+    };
+    Err(fail(
+        Exit::ModelFile,
+        format!(
+            "model file {} cannot be run: {first}{more}; the file is damaged or was converted wrongly",
+            path.display()
+        ),
+    ))
 }
 
 /// Validate `path` as a GGUF file before llama.cpp sees it, with a message for each problem.
@@ -141,19 +164,25 @@ pub fn preflight(path: &Path, header: &GgufFile, s: &Settings) -> anyhow::Result
         ));
     }
     // Only the CPU case is checked here: GPU memory is the device's, which llama.cpp reports
-    // itself when an allocation fails.
-    if s.backend.gpu_layers == 0 {
+    // itself when an allocation fails. Layers asked for a GPU that does not exist stay on the
+    // CPU too (a huge -c with --gpu-layers on a CPU-only machine must not get past this).
+    engine::backend()?;
+    let any_gpu = crate::system::devices()
+        .iter()
+        .any(|d| d.kind == "gpu" || d.kind == "igpu");
+    if s.backend.gpu_layers == 0 || !any_gpu {
         let e = crate::modelinfo::estimate(header, &facts, n_ctx, u64::from(s.backend.ubatch_size));
         let available = crate::system::system().memory_available_bytes;
         if available > 0 && e.total_bytes > available {
             return Err(fail(
                 Exit::Inference,
                 format!(
-                    "a context of {n_ctx} tokens needs about {} (weights {}, KV cache {}, logits {}) but only {} of memory is available; lower -c/--context-size",
+                    "a context of {n_ctx} tokens needs about {} (weights {}, KV cache {}, logits {}, vocabulary {}) but only {} of memory is available; lower -c/--context-size",
                     bytes(e.total_bytes),
                     bytes(e.weights_bytes),
                     bytes(e.kv_bytes),
                     bytes(e.logits_bytes),
+                    bytes(e.vocab_bytes),
                     bytes(available)
                 ),
             ));
@@ -189,13 +218,23 @@ pub fn warn_plugins() -> anyhow::Result<()> {
 /// Load the model on a blocking thread, with a progress bar on a terminal.
 pub async fn load(
     path: &Path,
+    header: &GgufFile,
     settings: &Settings,
     cancel: Arc<AtomicBool>,
 ) -> anyhow::Result<Arc<LoadedModel>> {
     warn_plugins()?;
     let bar = progress_bar(path);
+    let suppress_tokens = header
+        .get_array("tokenizer.ggml.suppress_tokens")
+        .map(|a| {
+            (0..a.len())
+                .filter_map(|i| i32::try_from(a.get(i)?.as_i64()?).ok())
+                .collect()
+        })
+        .unwrap_or_default();
     let opts = ModelOptions {
         gpu_layers: settings.backend.gpu_layers,
+        suppress_tokens,
     };
     let path = path.to_path_buf();
     let progress = bar.clone();

@@ -41,7 +41,7 @@ pub async fn run(args: RunArgs, global: &Global) -> anyhow::Result<()> {
         Some(prompt::read(source, &interrupts).await?)
     };
 
-    let model = load(&path, &settings, interrupts.flag()).await?;
+    let model = load(&path, &header, &settings, interrupts.flag()).await?;
     let use_chat = !args.raw && model.chat.is_some();
     if global.verbose > 0 {
         let how = match (&model.chat, use_chat) {

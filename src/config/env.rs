@@ -24,6 +24,7 @@ pub const ENV_KEYS: &[(&str, &str)] = &[
     ("INFERNO_REPEAT_PENALTY", "sampling.repeat_penalty"),
     ("INFERNO_REPEAT_LAST_N", "sampling.repeat_last_n"),
     ("INFERNO_SEED", "sampling.seed"),
+    ("INFERNO_SKIP_MODEL_CHECKS", "skip_model_checks"),
 ];
 
 /// `INFERNO_*` variables that are not settings but are read elsewhere.
@@ -75,6 +76,9 @@ pub fn from_env(env: &[(String, String)]) -> anyhow::Result<Layer> {
             "sampling.repeat_penalty" => s.repeat_penalty = Some(parse_num(value).map_err(bad)?),
             "sampling.repeat_last_n" => s.repeat_last_n = Some(parse_num(value).map_err(bad)?),
             "sampling.seed" => s.seed = Some(parse_num(value).map_err(bad)?),
+            "skip_model_checks" => {
+                layer.skip_model_checks = Some(parse_bool(value).map_err(bad)?);
+            }
             _ => unreachable!("every ENV_KEYS entry is handled"),
         }
     }

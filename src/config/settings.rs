@@ -24,6 +24,10 @@ pub struct Layer {
     pub default_model: Option<PathBuf>,
     pub backend_config: Option<BackendLayer>,
     pub sampling: Option<SamplingLayer>,
+    /// `INFERNO_SKIP_MODEL_CHECKS`: hand models to llama.cpp without the semantic checks, so
+    /// tests can show that what slips past them still ends cleanly. Not a file key.
+    #[serde(skip)]
+    pub skip_model_checks: Option<bool>,
 }
 
 #[derive(Debug, Default, Clone, Deserialize, Serialize, PartialEq)]
@@ -95,6 +99,8 @@ pub struct Settings {
     pub sampling: SamplingSettings,
     /// Configuration files that were read, lowest precedence first.
     pub sources: Vec<PathBuf>,
+    /// See [`Layer::skip_model_checks`].
+    pub skip_model_checks: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -143,6 +149,7 @@ impl Layer {
     pub fn overlay(self, higher: Layer) -> Layer {
         Layer {
             default_model: higher.default_model.or(self.default_model),
+            skip_model_checks: higher.skip_model_checks.or(self.skip_model_checks),
             backend_config: merge_opt(self.backend_config, higher.backend_config, |lo, hi| {
                 BackendLayer {
                     gpu_enabled: hi.gpu_enabled.or(lo.gpu_enabled),
@@ -218,6 +225,7 @@ pub(super) fn finish(
             seed: s.seed,
         },
         sources,
+        skip_model_checks: layer.skip_model_checks.unwrap_or(false),
     };
     validate(&settings)?;
     Ok(settings)

@@ -1,7 +1,8 @@
 //! The GGUF engine: llama.cpp behind a small, clap-free API. The only place that touches
 //! llama.cpp; callers pass plain option structs and receive plain results.
 //!
-//! - [`backend`]: the one process-wide llama.cpp backend and its plugins.
+//! - [`backend`]: the one process-wide llama.cpp backend and its plugins; [`crash`]: llama.cpp's
+//!   aborts and fault signals turned into one line and an exit code.
 //! - [`model`]: loading a model into an `Arc`-shareable [`LoadedModel`]; tokenizing prompts.
 //! - [`context`]: creating an inference context ([`ContextOptions`]).
 //! - [`inference`]: one sequence: prompt evaluation, cached-prefix reuse, the sampling loop.
@@ -14,6 +15,7 @@
 
 pub mod backend;
 pub mod context;
+mod crash;
 pub mod inference;
 pub mod logs;
 pub mod model;

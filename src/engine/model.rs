@@ -18,10 +18,13 @@ use super::template::ChatFormat;
 use crate::error::{Exit, fail};
 
 /// How to load a model.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct ModelOptions {
     /// Layers to offload to the GPU (llama.cpp clamps to what the model has).
     pub gpu_layers: u32,
+    /// Tokens the model says must never be sampled (`tokenizer.ggml.suppress_tokens`), which
+    /// llama.cpp's default sampler masks; ids outside the vocabulary are dropped, as there.
+    pub suppress_tokens: Vec<i32>,
 }
 
 /// Where a model's layers went, as llama.cpp reported it.
@@ -44,6 +47,8 @@ pub struct LoadedModel {
     pub buffers: Vec<Buffer>,
     /// The model's chat template, if it has one llama.cpp can apply.
     pub chat: Option<ChatFormat>,
+    /// Tokens never to sample (see [`ModelOptions::suppress_tokens`]), all inside the vocabulary.
+    pub suppress_tokens: Vec<LlamaToken>,
 }
 
 /// Load `path` (already validated by [`crate::gguf::read`]). `progress` receives 0.0..=1.0;
@@ -104,8 +109,16 @@ pub fn load_model(
         Some((layers, total)) => Offload { layers, total },
         None => Offload { layers: 0, total },
     };
+    let n_vocab = model.n_vocab();
+    let suppress_tokens = opts
+        .suppress_tokens
+        .iter()
+        .filter(|&&t| (0..n_vocab).contains(&t))
+        .map(|&t| LlamaToken(t))
+        .collect();
     Ok(LoadedModel {
         chat: ChatFormat::from_model(&model),
+        suppress_tokens,
         model,
         path: path.to_path_buf(),
         load_ms,

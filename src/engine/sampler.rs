@@ -1,5 +1,6 @@
-//! The sampler chain: llama.cpp's default order (the model's logit biases, repetition
-//! penalty, top-k, top-p, min-p, temperature, then a seeded draw), or plain argmax when the
+//! The sampler chain: llama.cpp's default order (common/sampling.cpp: logit biases first,
+//! including the model's suppressed tokens, then repetition penalty, top-k, top-p, min-p,
+//! temperature and a seeded draw), or argmax after the biases and penalty when the
 //! temperature is 0.
 
 use llama_cpp_2::sampling::LlamaSampler;
@@ -21,14 +22,17 @@ pub fn chain(
 ) -> LlamaSampler {
     let n_vocab = model.model.n_vocab();
     let mut chain = Vec::new();
+    let mut banned: Vec<LlamaToken> = model.suppress_tokens.clone();
     if ignore_eos {
         let vocab = model.model.vocab();
-        let eog: Vec<LlamaLogitBias> = (0..n_vocab)
-            .map(LlamaToken)
-            .filter(|&t| vocab.is_eog(t))
+        banned.extend((0..n_vocab).map(LlamaToken).filter(|&t| vocab.is_eog(t)));
+    }
+    if !banned.is_empty() {
+        let biases: Vec<LlamaLogitBias> = banned
+            .into_iter()
             .map(|t| LlamaLogitBias::new(t, f32::NEG_INFINITY))
             .collect();
-        chain.push(LlamaSampler::logit_bias(n_vocab, &eog));
+        chain.push(LlamaSampler::logit_bias(n_vocab, &biases));
     }
     if s.repeat_penalty != 1.0 && s.repeat_last_n != 0 {
         let last_n = if s.repeat_last_n < 0 {

@@ -8,14 +8,22 @@
 //!
 //! - [`value`]: metadata values and their types.
 //! - [`types`]: ggml tensor types (names, block and type sizes).
-//! - [`reader`]: the bounded parser.
+//! - [`reader`]: the bounded parser (header, metadata); [`tensors`]: the tensor table and the
+//!   layout of the data section.
+//! - [`checks`]: semantic checks (hyperparameters, tensor types, tokenizer) that catch what
+//!   would make llama.cpp abort or crash on a structurally valid file.
+//! - [`writer`]: writes a (possibly edited) GGUF file: for the hostile-file generator and the
+//!   semantic fuzzer, which build broken models on purpose.
 
+pub mod checks;
+#[cfg(test)]
+pub mod image;
 pub mod reader;
+mod tensors;
 #[cfg(test)]
 mod tests;
 pub mod types;
 pub mod value;
-#[cfg(test)]
 pub mod writer;
 
 pub use reader::{ErrorKind, read};

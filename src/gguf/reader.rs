@@ -12,17 +12,14 @@ use std::fs::File;
 use std::io::{BufReader, Read};
 use std::path::Path;
 
-use super::types::ggml_type;
+use super::GgufFile;
 use super::value::{Array, Value, ValueType};
-use super::{GgufFile, TensorInfo};
 
 pub const MAGIC: &[u8; 4] = b"GGUF";
 const DEFAULT_ALIGNMENT: u64 = 32;
 /// ggml's limits (gguf.cpp, ggml.h).
 const MAX_STRING_LENGTH: u64 = 1 << 30;
 const MAX_ARRAY_ELEMENTS: u64 = 1 << 30;
-const MAX_DIMS: u32 = 4;
-const MAX_TENSOR_NAME: usize = 63;
 
 /// Why a file is not a usable GGUF file. `offset` is the byte where the problem was found.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -89,14 +86,14 @@ pub fn parse<R: Read>(reader: R, len: u64) -> Result<GgufFile, GgufError> {
     .file()
 }
 
-struct Parser<R> {
+pub(super) struct Parser<R> {
     reader: R,
-    pos: u64,
-    len: u64,
+    pub(super) pos: u64,
+    pub(super) len: u64,
 }
 
 impl<R: Read> Parser<R> {
-    fn err(&self, kind: ErrorKind, detail: impl Into<String>) -> GgufError {
+    pub(super) fn err(&self, kind: ErrorKind, detail: impl Into<String>) -> GgufError {
         GgufError {
             kind,
             offset: self.pos,
@@ -104,11 +101,11 @@ impl<R: Read> Parser<R> {
         }
     }
 
-    fn remaining(&self) -> u64 {
+    pub(super) fn remaining(&self) -> u64 {
         self.len.saturating_sub(self.pos)
     }
 
-    fn bytes(&mut self, n: u64, what: &str) -> Result<Vec<u8>, GgufError> {
+    pub(super) fn bytes(&mut self, n: u64, what: &str) -> Result<Vec<u8>, GgufError> {
         if n > self.remaining() {
             return Err(self.err(
                 ErrorKind::Truncated,
@@ -137,15 +134,15 @@ impl<R: Read> Parser<R> {
         Ok(v.try_into().expect("length checked"))
     }
 
-    fn u32(&mut self, what: &str) -> Result<u32, GgufError> {
+    pub(super) fn u32(&mut self, what: &str) -> Result<u32, GgufError> {
         Ok(u32::from_le_bytes(self.array(what)?))
     }
 
-    fn u64(&mut self, what: &str) -> Result<u64, GgufError> {
+    pub(super) fn u64(&mut self, what: &str) -> Result<u64, GgufError> {
         Ok(u64::from_le_bytes(self.array(what)?))
     }
 
-    fn string(&mut self, what: &str) -> Result<String, GgufError> {
+    pub(super) fn string(&mut self, what: &str) -> Result<String, GgufError> {
         let start = self.pos;
         let n = self.u64(what)?;
         if n > MAX_STRING_LENGTH {
@@ -356,64 +353,8 @@ impl<R: Read> Parser<R> {
             }
         };
 
-        let mut tensors: Vec<TensorInfo> = Vec::with_capacity(bounded_capacity(n_tensors));
-        let mut names = HashSet::with_capacity(bounded_capacity(n_tensors));
-        for i in 0..n_tensors {
-            let t = self.tensor_info(i)?;
-            if !names.insert(t.name.clone()) {
-                return Err(self.err(
-                    ErrorKind::Malformed,
-                    format!("duplicate tensor name '{}'", t.name),
-                ));
-            }
-            tensors.push(t);
-        }
-
-        // The data section starts at the next multiple of the alignment; every tensor must sit
-        // exactly where the previous one ends (padded), as ggml requires.
-        let data_offset = self.pos.div_ceil(alignment) * alignment;
-        let mut expected = 0u64;
-        for t in &tensors {
-            if t.offset != expected {
-                return Err(self.err(
-                    ErrorKind::Malformed,
-                    format!(
-                        "tensor '{}' has data offset {}, expected {expected}",
-                        t.name, t.offset
-                    ),
-                ));
-            }
-            expected = t
-                .n_bytes
-                .checked_next_multiple_of(alignment)
-                .and_then(|padded| expected.checked_add(padded))
-                .ok_or_else(|| {
-                    self.err(
-                        ErrorKind::Malformed,
-                        format!("tensor '{}' size overflows", t.name),
-                    )
-                })?;
-        }
-        // The last tensor needs its bytes, not its padding, to be present.
-        // Offsets were checked above to follow each other, so this cannot overflow further.
-        let data_needed = tensors
-            .last()
-            .map_or(Some(0), |t| t.offset.checked_add(t.n_bytes));
-        if n_tensors > 0
-            && data_needed
-                .and_then(|n| data_offset.checked_add(n))
-                .is_none_or(|end| end > self.len)
-        {
-            let data_needed = data_needed.unwrap_or(u64::MAX);
-            return Err(GgufError {
-                kind: ErrorKind::Truncated,
-                offset: self.len,
-                detail: format!(
-                    "tensor data needs {} bytes from byte {data_offset}, but the file is {} bytes long",
-                    data_needed, self.len
-                ),
-            });
-        }
+        let tensors = self.tensor_table(n_tensors)?;
+        let data_offset = self.data_layout(&tensors, alignment)?;
         Ok(GgufFile {
             version,
             metadata,
@@ -423,76 +364,12 @@ impl<R: Read> Parser<R> {
             file_size: self.len,
         })
     }
-
-    fn tensor_info(&mut self, i: u64) -> Result<TensorInfo, GgufError> {
-        let start = self.pos;
-        let name = self.string(&format!("name of tensor {i}"))?;
-        let bad = |detail: String| GgufError {
-            kind: ErrorKind::Malformed,
-            offset: start,
-            detail,
-        };
-        if name.len() > MAX_TENSOR_NAME {
-            return Err(bad(format!(
-                "tensor name '{name}' is longer than {MAX_TENSOR_NAME} bytes"
-            )));
-        }
-        let n_dims = self.u32(&format!("dimension count of '{name}'"))?;
-        if n_dims > MAX_DIMS {
-            return Err(bad(format!(
-                "tensor '{name}' has {n_dims} dimensions; ggml allows at most {MAX_DIMS}"
-            )));
-        }
-        let mut dims = Vec::with_capacity(n_dims as usize);
-        for _ in 0..n_dims {
-            let d = self.u64(&format!("shape of '{name}'"))?;
-            if d > i64::MAX as u64 {
-                return Err(bad(format!(
-                    "tensor '{name}' has a dimension of {d} elements"
-                )));
-            }
-            dims.push(d);
-        }
-        let ggml_type_id = self.u32(&format!("type of '{name}'"))?;
-        let offset = self.u64(&format!("data offset of '{name}'"))?;
-        let (type_name, blck, type_size) = ggml_type(ggml_type_id).ok_or_else(|| {
-            bad(format!(
-                "tensor '{name}' has unknown or removed ggml type {ggml_type_id}"
-            ))
-        })?;
-        let n_elements = dims
-            .iter()
-            .try_fold(1u64, |acc, &d| {
-                acc.checked_mul(d).filter(|&n| n <= i64::MAX as u64)
-            })
-            .ok_or_else(|| {
-                bad(format!(
-                    "tensor '{name}' has {dims:?} elements, which overflows"
-                ))
-            })?;
-        let row = dims.first().copied().unwrap_or(1);
-        if row % blck != 0 {
-            return Err(bad(format!(
-                "tensor '{name}' of type {type_name} has rows of {row} elements, not a multiple of {blck}"
-            )));
-        }
-        let n_bytes = (n_elements / blck)
-            .checked_mul(type_size)
-            .ok_or_else(|| bad(format!("tensor '{name}' size in bytes overflows")))?;
-        Ok(TensorInfo {
-            name,
-            dims,
-            ggml_type: ggml_type_id,
-            offset,
-            n_bytes,
-        })
-    }
 }
 
 /// The capacity to reserve for `n` items read from the file: the items themselves are checked
 /// one by one as they are read, so reserving more than a modest number up front would let a
 /// header that lies about its counts reserve gigabytes before any item is checked.
-fn bounded_capacity(n: u64) -> usize {
+pub(super) fn bounded_capacity(n: u64) -> usize {
     const MAX_RESERVED: u64 = 4096;
     n.min(MAX_RESERVED) as usize
 }

@@ -21,6 +21,8 @@ pub struct MemoryEstimate {
     pub kv_bytes: u64,
     /// The largest compute buffer term: logits for one physical batch (n_vocab × ubatch × 4).
     pub logits_bytes: u64,
+    /// llama.cpp's vocabulary tables in host memory (see [`vocab_bytes`]).
+    pub vocab_bytes: u64,
     pub total_bytes: u64,
     /// Weights and KV of one repeating layer, for layer fitting.
     pub per_layer_bytes: u64,
@@ -49,6 +51,7 @@ pub fn estimate(g: &GgufFile, f: &ModelFacts, n_ctx: u64, n_ubatch: u64) -> Memo
         .map(|t| t.n_bytes));
     let per_layer_weights = layer_weights.checked_div(layers).unwrap_or(0);
     let logits = mul(&[f.vocab_size.unwrap_or(0) as u64, n_ubatch, 4]);
+    let vocab = vocab_bytes(g);
     MemoryEstimate {
         context_size: n_ctx,
         ubatch_size: n_ubatch,
@@ -56,10 +59,39 @@ pub fn estimate(g: &GgufFile, f: &ModelFacts, n_ctx: u64, n_ubatch: u64) -> Memo
         weights_bytes: weights,
         kv_bytes,
         logits_bytes: logits,
-        total_bytes: sum(&mut [weights, kv_bytes, logits].into_iter()),
+        vocab_bytes: vocab,
+        total_bytes: sum(&mut [weights, kv_bytes, logits, vocab].into_iter()),
         per_layer_bytes: per_layer_weights.saturating_add(kv_per_layer),
         non_layer_bytes: weights.saturating_sub(layer_weights),
     }
+}
+
+/// Host memory for llama.cpp's vocabulary: per token its text three times (token data, the
+/// text → id map, the piece cache) and about 136 bytes of structure; per BPE merge both halves
+/// and about 112 bytes of tree node. A vocabulary sized by `{arch}.vocab_size` without token
+/// texts (tokenizer "none") still costs the structure per entry: 300 million entries once took
+/// 11.5 GB before llama.cpp failed on the file.
+pub fn vocab_bytes(g: &GgufFile) -> u64 {
+    const PER_TOKEN: u64 = 136;
+    const PER_MERGE: u64 = 112;
+    let strings = |key: &str| {
+        g.get_array(key)
+            .and_then(|a| a.strings())
+            .map(|s| {
+                s.iter().fold((0u64, 0u64), |(n, bytes), t| {
+                    (n + 1, bytes.saturating_add(t.len() as u64 + 1))
+                })
+            })
+            .unwrap_or((0, 0))
+    };
+    let (tokens, token_text) = strings("tokenizer.ggml.tokens");
+    let entries = tokens.max(g.arch_u64("vocab_size").unwrap_or(0));
+    let (merges, merge_text) = strings("tokenizer.ggml.merges");
+    entries
+        .saturating_mul(PER_TOKEN)
+        .saturating_add(token_text.saturating_mul(3))
+        .saturating_add(merges.saturating_mul(PER_MERGE))
+        .saturating_add(merge_text)
 }
 
 /// How the estimate fits a device with `free` bytes.
@@ -101,6 +133,7 @@ mod tests {
             weights_bytes: 1000,
             kv_bytes: 200,
             logits_bytes: 100,
+            vocab_bytes: 0,
             total_bytes: 1300,
             per_layer_bytes: 100,
             non_layer_bytes: 200,
@@ -117,7 +150,7 @@ mod tests {
     /// fits, where wrapping arithmetic would have reported a small size (or panicked in debug).
     #[test]
     fn overflowing_hyperparameters_fit_nowhere() {
-        use crate::gguf::writer::Writer;
+        use crate::gguf::image::Writer;
         let mut w = Writer::new(3, 0, 5);
         w.kv_str("general.architecture", "llama");
         w.kv_u64("llama.block_count", u64::MAX / 3);

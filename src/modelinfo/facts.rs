@@ -191,7 +191,7 @@ mod cross_check {
             let f = super::facts("m", &g, engine::template::template_name);
             let m = engine::load_model(
                 &path,
-                &ModelOptions { gpu_layers: 0 },
+                &ModelOptions::default(),
                 Arc::new(AtomicBool::new(false)),
                 |_| {},
             )

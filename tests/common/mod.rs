@@ -3,6 +3,8 @@
 //! skipped).
 #![allow(dead_code)] // each test binary uses a different subset
 
+pub mod edit;
+
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::Child;
@@ -44,8 +46,13 @@ pub fn model(name: &str) -> PathBuf {
     p
 }
 
+/// The binary under test: this build's, or `INFERNO_TEST_BIN` (to run the tests against
+/// another build, e.g. to show that a new test fails on the build before a fix).
 pub fn bin() -> PathBuf {
-    PathBuf::from(env!("CARGO_BIN_EXE_inferno"))
+    std::env::var_os("INFERNO_TEST_BIN").map_or_else(
+        || PathBuf::from(env!("CARGO_BIN_EXE_inferno")),
+        PathBuf::from,
+    )
 }
 
 /// A command for the binary with a clean environment: no INFERNO_* variables and no config
@@ -211,4 +218,62 @@ pub fn greedy(model_name: &str, prompt: &str, n: u32) -> Inferno {
 /// `inferno run -m <test model>` in a clean environment; add the rest with `.args`.
 pub fn run_on(model_name: &str) -> Inferno {
     Inferno::new().args(["run", "-m", model(model_name).to_str().unwrap()])
+}
+
+/// The synthetic-model generator (examples/synth.rs), built by `cargo test`.
+pub fn synth() -> PathBuf {
+    let p = bin().parent().unwrap().join("examples/synth");
+    assert!(
+        p.is_file(),
+        "{} missing: cargo test builds the examples",
+        p.display()
+    );
+    p
+}
+
+/// Write the tiny synthetic model (a few MB: 2 layers, embedding 256) to `path`.
+pub fn synth_tiny(path: &Path, extra: &[&str]) {
+    let out = Command::new(synth())
+        .args(["--preset", "tiny", "-t", "2", "-o"])
+        .arg(path)
+        .args(extra)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+impl Inferno {
+    /// Run (stdin empty) and also report the child's peak resident memory in bytes.
+    // The child is reaped with wait4 (for its rusage), which clippy does not see.
+    #[allow(clippy::zombie_processes)]
+    pub fn run_measured(mut self) -> (Run, u64) {
+        use std::os::unix::process::ExitStatusExt;
+        let _one = exclusive();
+        let mut child = self.spawn();
+        let (mut out, mut err) = (child.stdout.take().unwrap(), child.stderr.take().unwrap());
+        let reader = std::thread::spawn(move || {
+            let mut b = Vec::new();
+            out.read_to_end(&mut b).unwrap();
+            b
+        });
+        let mut stderr = Vec::new();
+        err.read_to_end(&mut stderr).unwrap();
+        let stdout = reader.join().unwrap();
+        let mut status = 0;
+        // SAFETY: waits for our own child and fills the rusage we own.
+        let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+        let pid = child.id() as libc::pid_t;
+        let waited = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+        assert_eq!(waited, pid);
+        let output = Output {
+            status: std::process::ExitStatus::from_raw(status),
+            stdout,
+            stderr,
+        };
+        (Run(output), usage.ru_maxrss as u64 * 1024)
+    }
 }

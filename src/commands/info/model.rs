@@ -8,7 +8,7 @@ use serde::Serialize;
 use super::{opt, row};
 use crate::config::Settings;
 use crate::engine;
-use crate::gguf::GgufFile;
+use crate::gguf::{self, GgufFile};
 use crate::modelinfo::{self, Fit, MemoryEstimate, ModelFacts};
 use crate::system;
 use crate::units::{bytes, count};
@@ -16,6 +16,8 @@ use crate::units::{bytes, count};
 #[derive(Debug, Serialize)]
 pub(super) struct ModelReport {
     model: ModelFacts,
+    /// What the semantic checks found (empty: llama.cpp can run it as far as the header tells).
+    problems: Vec<String>,
     memory: MemoryReport,
     #[serde(skip_serializing_if = "Option::is_none")]
     metadata: Option<Vec<MetaEntry>>,
@@ -74,8 +76,13 @@ pub(super) fn report(
             })
             .collect()
     });
+    let problems = gguf::checks::check(g, &engine::backend::type_support()?)
+        .iter()
+        .map(ToString::to_string)
+        .collect();
     Ok(ModelReport {
         model: facts,
+        problems,
         memory: MemoryReport { estimate, fit },
         metadata,
     })
@@ -170,6 +177,14 @@ pub(super) fn render(r: &ModelReport) -> String {
         ),
     );
 
+    o.push_str("\nChecks\n");
+    if r.problems.is_empty() {
+        o.push_str("  ok: nothing in the header that llama.cpp cannot run\n");
+    }
+    for p in &r.problems {
+        let _ = writeln!(o, "  problem: {p}");
+    }
+
     let e = &r.memory.estimate;
     let _ = writeln!(
         o,
@@ -187,6 +202,11 @@ pub(super) fn render(r: &ModelReport) -> String {
         &mut o,
         "logits buffer",
         format!("{} (vocab x ubatch x 4 bytes)", bytes(e.logits_bytes)),
+    );
+    row(
+        &mut o,
+        "vocabulary",
+        format!("{} (llama.cpp's token tables)", bytes(e.vocab_bytes)),
     );
     row(&mut o, "total", bytes(e.total_bytes));
     for f in &r.memory.fit {
