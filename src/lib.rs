@@ -9,6 +9,7 @@
 //! - [`gguf`]: bounded reading, writing and semantic checks of GGUF files (pure Rust).
 //! - [`modelinfo`]: model facts and memory estimates from a header (pure functions).
 //! - [`engine`]: the only module that touches llama.cpp.
+//! - [`server`]: the OpenAI-compatible HTTP server (HTTP only; the engine does inference).
 //! - [`commands`]: thin orchestration per subcommand. [`bench`]: plan, runner, statistics,
 //!   exporters.
 //! - [`report`], [`output`], [`signals`], [`system`], [`units`], [`error`]: shared pieces.
@@ -23,6 +24,7 @@ pub mod gguf;
 pub mod modelinfo;
 pub mod output;
 pub mod report;
+pub mod server;
 pub mod signals;
 pub mod system;
 pub mod units;

@@ -60,6 +60,7 @@ fn main() {
         match cli.command {
             Command::Run(args) => commands::run::run(args, &global).await,
             Command::Info(args) => commands::info::info(args, &global).await,
+            Command::Serve(args) => commands::serve::serve(args, &global).await,
             Command::Bench(args) => commands::bench::bench(args, &global).await,
             Command::Completions { shell } => commands::completions::completions(shell),
             Command::Man => commands::completions::man(),

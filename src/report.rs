@@ -82,7 +82,7 @@ pub fn run_report(text: String, facts: &RunFacts<'_>, s: &GenerationStats) -> Ru
     }
 }
 
-fn round2(x: f64) -> f64 {
+pub fn round2(x: f64) -> f64 {
     (x * 100.0).round() / 100.0
 }
 

@@ -95,6 +95,7 @@ fn measure(
             threads: spec.threads,
             flash_attn: spec.flash_attn,
             op_offload: spec.op_offload,
+            n_seq: 1,
         },
     )?;
     let mut tokens = TokenSource::new(&inf, 1234);

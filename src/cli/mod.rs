@@ -4,6 +4,7 @@
 mod bench;
 mod info;
 mod run;
+mod serve;
 
 use std::path::PathBuf;
 
@@ -13,6 +14,7 @@ use const_format::formatcp;
 pub use bench::BenchArgs;
 pub use info::InfoArgs;
 pub use run::{RunArgs, SamplingArgs};
+pub use serve::ServeArgs;
 
 use crate::config::FlashAttn;
 use crate::config::defaults::text as default;
@@ -48,6 +50,8 @@ pub enum Command {
     Bench(BenchArgs),
     /// Show the machine, this build, compute devices and settings; with -m, a model's facts
     Info(InfoArgs),
+    /// Serve the model over an OpenAI-compatible HTTP API (continuous batching)
+    Serve(ServeArgs),
     /// Print a shell completion script (bash, zsh, fish, powershell, elvish) to stdout
     Completions {
         #[arg(value_name = "SHELL")]

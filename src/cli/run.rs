@@ -45,6 +45,17 @@ pub struct RunArgs {
     #[arg(long)]
     pub ignore_eos: bool,
 
+    /// Many prompts from FILE ("-": stdin), one per line (text, or a JSON object with "prompt"
+    /// or "messages" and per-line settings); results as JSON lines in input order
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["prompt", "file", "json"])]
+    pub batch: Option<PathBuf>,
+
+    #[arg(long, value_name = "N", requires = "batch", help = formatcp!(
+        "With --batch: prompts processed at once, sharing each decode step [default {}]",
+        default::PARALLEL
+    ))]
+    pub parallel: Option<u32>,
+
     #[command(flatten)]
     pub sampling: SamplingArgs,
 }
@@ -87,6 +98,18 @@ pub struct SamplingArgs {
         default::REPEAT_LAST_N
     ))]
     pub repeat_last_n: Option<i32>,
+
+    #[arg(long, value_name = "X", allow_hyphen_values = true, help = formatcp!(
+        "Frequency penalty, -2 to 2: lowers tokens by how often they appeared [config: sampling.frequency_penalty, default {}]",
+        default::FREQUENCY_PENALTY
+    ))]
+    pub frequency_penalty: Option<f32>,
+
+    #[arg(long, value_name = "X", allow_hyphen_values = true, help = formatcp!(
+        "Presence penalty, -2 to 2: lowers tokens that appeared at all [config: sampling.presence_penalty, default {}]",
+        default::PRESENCE_PENALTY
+    ))]
+    pub presence_penalty: Option<f32>,
 
     /// Random seed; the same seed gives the same text (0 to 4294967294) [config: sampling.seed, default random]
     #[arg(short, long, value_name = "N")]

@@ -1,11 +1,13 @@
 //! Subcommands: thin orchestration over config, engine and output.
 
+mod batch;
 pub mod bench;
 pub mod chat;
 pub mod completions;
 pub mod info;
 mod prompt;
 pub mod run;
+pub mod serve;
 mod session;
 
 use std::path::{Path, PathBuf};
@@ -55,6 +57,8 @@ pub fn sampling_layer(a: &SamplingArgs) -> SamplingLayer {
         min_p: a.min_p,
         repeat_penalty: a.repeat_penalty,
         repeat_last_n: a.repeat_last_n,
+        frequency_penalty: a.frequency_penalty,
+        presence_penalty: a.presence_penalty,
         seed: a.seed,
     }
 }
@@ -201,6 +205,7 @@ pub fn context_options(s: &Settings) -> ContextOptions {
         // gpu_enabled = false means no GPU at all; gpu_layers = 0 alone keeps the weights on
         // the CPU but lets llama.cpp use the GPU for prompt batches, as llama.cpp's -ngl 0.
         op_offload: s.backend.gpu_enabled,
+        n_seq: 1,
     }
 }
 
@@ -224,18 +229,7 @@ pub async fn load(
 ) -> anyhow::Result<Arc<LoadedModel>> {
     warn_plugins()?;
     let bar = progress_bar(path);
-    let suppress_tokens = header
-        .get_array("tokenizer.ggml.suppress_tokens")
-        .map(|a| {
-            (0..a.len())
-                .filter_map(|i| i32::try_from(a.get(i)?.as_i64()?).ok())
-                .collect()
-        })
-        .unwrap_or_default();
-    let opts = ModelOptions {
-        gpu_layers: settings.backend.gpu_layers,
-        suppress_tokens,
-    };
+    let opts = model_options(header, settings);
     let path = path.to_path_buf();
     let progress = bar.clone();
     let loaded = tokio::task::spawn_blocking(move || {
@@ -245,7 +239,37 @@ pub async fn load(
     })
     .await?;
     bar.finish_and_clear();
-    let model = loaded?;
+    loaded_model(loaded?, settings)
+}
+
+/// Load on the calling (blocking) thread, without a progress bar: for the server, which
+/// loads while it already answers `/health`.
+pub fn load_blocking(
+    path: &Path,
+    header: &GgufFile,
+    settings: &Settings,
+    cancel: Arc<AtomicBool>,
+) -> anyhow::Result<Arc<LoadedModel>> {
+    let model = engine::load_model(path, &model_options(header, settings), cancel, |_| {})?;
+    loaded_model(model, settings)
+}
+
+fn model_options(header: &GgufFile, settings: &Settings) -> ModelOptions {
+    let suppress_tokens = header
+        .get_array("tokenizer.ggml.suppress_tokens")
+        .map(|a| {
+            (0..a.len())
+                .filter_map(|i| i32::try_from(a.get(i)?.as_i64()?).ok())
+                .collect()
+        })
+        .unwrap_or_default();
+    ModelOptions {
+        gpu_layers: settings.backend.gpu_layers,
+        suppress_tokens,
+    }
+}
+
+fn loaded_model(model: LoadedModel, settings: &Settings) -> anyhow::Result<Arc<LoadedModel>> {
     if settings.backend.gpu_requested && model.offload.layers == 0 {
         output::message(
             "warning: GPU offload was requested but no GPU backend/device is available; running on the CPU",

@@ -9,9 +9,11 @@ use tokio::sync::mpsc;
 
 use super::session::Session;
 use super::{
-    Global, chat, context_options, load, model_file, model_layer, prompt, sampling_layer, settings,
+    Global, batch, chat, context_options, load, model_file, model_layer, prompt, sampling_layer,
+    settings,
 };
 use crate::cli::RunArgs;
+use crate::config::defaults;
 use crate::engine::{self, Event, StopReason};
 use crate::error::{Exit, fail};
 use crate::output::{self, Written};
@@ -24,8 +26,10 @@ pub async fn run(args: RunArgs, global: &Global) -> anyhow::Result<()> {
     let (path, header) = model_file(&settings)?;
     super::preflight(&path, &header, &settings)?;
     let max_tokens = max_tokens(args.max_tokens)?;
-    let interactive =
-        args.prompt.is_none() && args.file.is_none() && std::io::stdin().is_terminal();
+    let interactive = args.prompt.is_none()
+        && args.file.is_none()
+        && args.batch.is_none()
+        && std::io::stdin().is_terminal();
     if interactive && args.json {
         return Err(fail(
             Exit::Usage,
@@ -34,7 +38,7 @@ pub async fn run(args: RunArgs, global: &Global) -> anyhow::Result<()> {
     }
     let interrupts = global.interrupts.clone();
     // Read the prompt before the (slow) load, so a bad prompt fails fast.
-    let text = if interactive {
+    let text = if interactive || args.batch.is_some() {
         None
     } else {
         let source = prompt::Source::from_flags(args.prompt.as_deref(), args.file.as_deref());
@@ -65,6 +69,16 @@ pub async fn run(args: RunArgs, global: &Global) -> anyhow::Result<()> {
         ignore_eos: args.ignore_eos,
         interrupts,
     };
+    if let Some(file) = &args.batch {
+        let parallel = args.parallel.unwrap_or(defaults::PARALLEL);
+        if parallel == 0 {
+            return Err(fail(
+                Exit::Usage,
+                "invalid --parallel 0: must be at least 1",
+            ));
+        }
+        return batch::run(&session, file, parallel).await;
+    }
     match text {
         None => chat::interactive(&session).await,
         Some(text) => single(&session, text, args.json, global.verbose > 0).await,

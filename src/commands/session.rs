@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use crate::config::Settings;
-use crate::config::defaults::RANDOM_SEED_MARKER;
+use crate::engine::request::random_seed;
 use crate::engine::template::{Message, Role};
 use crate::engine::{GenerateRequest, LoadedModel, Prompt};
 use crate::report::RunFacts;
@@ -45,6 +45,8 @@ impl Session {
             seed: self.settings.sampling.seed.unwrap_or_else(random_seed),
             stop: self.stop.clone(),
             ignore_eos: self.ignore_eos,
+            logit_bias: Vec::new(),
+            grammar: None,
         }
     }
 
@@ -65,35 +67,5 @@ impl Session {
             threads: self.settings.backend.threads,
             batch_size: self.settings.backend.batch_size,
         }
-    }
-}
-
-/// A seed from the OS's randomness (std's hasher keys are seeded from it), never llama.cpp's
-/// "pick a random seed" marker: the seed reported must be the seed used, so the same seed
-/// given back reproduces the text.
-pub fn random_seed() -> u32 {
-    use std::hash::{BuildHasher, Hasher};
-    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    h.write_u32(std::process::id());
-    not_the_marker(h.finish() as u32)
-}
-
-fn not_the_marker(seed: u32) -> u32 {
-    if seed == RANDOM_SEED_MARKER {
-        seed - 1
-    } else {
-        seed
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn random_seeds_are_never_the_marker() {
-        assert_eq!(not_the_marker(RANDOM_SEED_MARKER), RANDOM_SEED_MARKER - 1);
-        assert_eq!(not_the_marker(0), 0);
-        assert!((0..1000).all(|_| random_seed() != RANDOM_SEED_MARKER));
     }
 }

@@ -32,11 +32,24 @@ defaults! {
     MIN_P: f32 = 0.05;
     REPEAT_PENALTY: f32 = 1.0;
     REPEAT_LAST_N: i32 = 64;
+    FREQUENCY_PENALTY: f32 = 0.0;
+    PRESENCE_PENALTY: f32 = 0.0;
+    /// Requests served at once (slots) by `serve` and `run --batch`.
+    PARALLEL: u32 = 4;
+    /// `inferno serve`: port, queue, body limit (bytes), timeouts (seconds).
+    PORT: u16 = 8080;
+    MAX_QUEUE: u32 = 64;
+    BODY_LIMIT: u64 = 4194304;
+    REQUEST_TIMEOUT: u64 = 600;
+    SHUTDOWN_GRACE: u64 = 10;
     /// `inferno bench`: llama-bench's tests and repetitions.
     BENCH_PROMPT: u32 = 512;
     BENCH_GEN: u32 = 128;
     BENCH_REPETITIONS: u32 = 5;
 }
+
+/// `inferno serve` listens here unless told otherwise: this machine only.
+pub const HOST: &str = "127.0.0.1";
 
 /// Flash attention: llama.cpp decides per device.
 pub const FLASH_ATTN: FlashAttn = FlashAttn::Auto;

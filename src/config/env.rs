@@ -23,8 +23,19 @@ pub const ENV_KEYS: &[(&str, &str)] = &[
     ("INFERNO_MIN_P", "sampling.min_p"),
     ("INFERNO_REPEAT_PENALTY", "sampling.repeat_penalty"),
     ("INFERNO_REPEAT_LAST_N", "sampling.repeat_last_n"),
+    ("INFERNO_FREQUENCY_PENALTY", "sampling.frequency_penalty"),
+    ("INFERNO_PRESENCE_PENALTY", "sampling.presence_penalty"),
     ("INFERNO_SEED", "sampling.seed"),
     ("INFERNO_SKIP_MODEL_CHECKS", "skip_model_checks"),
+    ("INFERNO_SERVER_HOST", "server.host"),
+    ("INFERNO_SERVER_PORT", "server.port"),
+    ("INFERNO_SERVER_PARALLEL", "server.parallel"),
+    ("INFERNO_API_KEY", "server.api_key"),
+    ("INFERNO_SERVER_CORS_ORIGINS", "server.cors_origins"),
+    ("INFERNO_SERVER_MAX_QUEUE", "server.max_queue"),
+    ("INFERNO_SERVER_BODY_LIMIT", "server.body_limit"),
+    ("INFERNO_SERVER_REQUEST_TIMEOUT", "server.request_timeout"),
+    ("INFERNO_SERVER_SHUTDOWN_GRACE", "server.shutdown_grace"),
 ];
 
 /// `INFERNO_*` variables that are not settings but are read elsewhere.
@@ -75,9 +86,40 @@ pub fn from_env(env: &[(String, String)]) -> anyhow::Result<Layer> {
             "sampling.min_p" => s.min_p = Some(parse_num(value).map_err(bad)?),
             "sampling.repeat_penalty" => s.repeat_penalty = Some(parse_num(value).map_err(bad)?),
             "sampling.repeat_last_n" => s.repeat_last_n = Some(parse_num(value).map_err(bad)?),
+            "sampling.frequency_penalty" => {
+                s.frequency_penalty = Some(parse_num(value).map_err(bad)?);
+            }
+            "sampling.presence_penalty" => {
+                s.presence_penalty = Some(parse_num(value).map_err(bad)?)
+            }
             "sampling.seed" => s.seed = Some(parse_num(value).map_err(bad)?),
             "skip_model_checks" => {
                 layer.skip_model_checks = Some(parse_bool(value).map_err(bad)?);
+            }
+            key if key.starts_with("server.") => {
+                let sv = layer.server.get_or_insert_with(Default::default);
+                match key {
+                    "server.host" => sv.host = Some(value.clone()),
+                    "server.port" => sv.port = Some(parse_num(value).map_err(bad)?),
+                    "server.parallel" => sv.parallel = Some(parse_num(value).map_err(bad)?),
+                    "server.api_key" => sv.api_key = Some(value.clone()),
+                    "server.cors_origins" => {
+                        sv.cors_origins = Some(
+                            value
+                                .split(',')
+                                .map(str::trim)
+                                .filter(|o| !o.is_empty())
+                                .map(String::from)
+                                .collect(),
+                        );
+                    }
+                    "server.max_queue" => sv.max_queue = Some(parse_num(value).map_err(bad)?),
+                    "server.body_limit" => sv.body_limit = Some(parse_num(value).map_err(bad)?),
+                    "server.request_timeout" => {
+                        sv.request_timeout = Some(parse_num(value).map_err(bad)?);
+                    }
+                    _ => sv.shutdown_grace = Some(parse_num(value).map_err(bad)?),
+                }
             }
             _ => unreachable!("every ENV_KEYS entry is handled"),
         }

@@ -24,6 +24,7 @@ pub struct Layer {
     pub default_model: Option<PathBuf>,
     pub backend_config: Option<BackendLayer>,
     pub sampling: Option<SamplingLayer>,
+    pub server: Option<ServerLayer>,
     /// `INFERNO_SKIP_MODEL_CHECKS`: hand models to llama.cpp without the semantic checks, so
     /// tests can show that what slips past them still ends cleanly. Not a file key.
     #[serde(skip)]
@@ -51,7 +52,23 @@ pub struct SamplingLayer {
     pub min_p: Option<f32>,
     pub repeat_penalty: Option<f32>,
     pub repeat_last_n: Option<i32>,
+    pub frequency_penalty: Option<f32>,
+    pub presence_penalty: Option<f32>,
     pub seed: Option<u32>,
+}
+
+#[derive(Debug, Default, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ServerLayer {
+    pub host: Option<String>,
+    pub port: Option<u16>,
+    pub parallel: Option<u32>,
+    pub api_key: Option<String>,
+    pub cors_origins: Option<Vec<String>>,
+    pub max_queue: Option<u32>,
+    pub body_limit: Option<u64>,
+    pub request_timeout: Option<u64>,
+    pub shutdown_grace: Option<u64>,
 }
 
 /// llama.cpp's flash-attention policy.
@@ -101,6 +118,29 @@ pub struct Settings {
     pub sources: Vec<PathBuf>,
     /// See [`Layer::skip_model_checks`].
     pub skip_model_checks: bool,
+    pub server: ServerSettings,
+}
+
+/// `inferno serve`'s settings.
+#[derive(Debug, Clone, Serialize)]
+pub struct ServerSettings {
+    pub host: String,
+    pub port: u16,
+    /// Requests served at once (slots); each has the full context size.
+    pub parallel: u32,
+    /// Required as `Authorization: Bearer KEY` when set (never shown by `info`).
+    #[serde(skip)]
+    pub api_key: Option<String>,
+    /// Origins allowed to call the API from a browser; empty: CORS off.
+    pub cors_origins: Vec<String>,
+    /// Requests that may wait for a slot; more get 503 with Retry-After.
+    pub max_queue: u32,
+    /// Largest request body in bytes (413 above).
+    pub body_limit: u64,
+    /// Seconds a request may take, queueing included; then it ends (finish_reason "length").
+    pub request_timeout: u64,
+    /// Seconds in-flight requests get to finish after Ctrl-C/SIGTERM.
+    pub shutdown_grace: u64,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -126,6 +166,10 @@ pub struct SamplingSettings {
     pub min_p: f32,
     pub repeat_penalty: f32,
     pub repeat_last_n: i32,
+    /// Subtracted per earlier occurrence of a token (OpenAI's `frequency_penalty`).
+    pub frequency_penalty: f32,
+    /// Subtracted once from any token already present (OpenAI's `presence_penalty`).
+    pub presence_penalty: f32,
     /// `None`: a fresh random seed per run (reported in `--json`).
     pub seed: Option<u32>,
 }
@@ -139,6 +183,8 @@ impl Default for SamplingSettings {
             min_p: defaults::MIN_P,
             repeat_penalty: defaults::REPEAT_PENALTY,
             repeat_last_n: defaults::REPEAT_LAST_N,
+            frequency_penalty: defaults::FREQUENCY_PENALTY,
+            presence_penalty: defaults::PRESENCE_PENALTY,
             seed: None,
         }
     }
@@ -150,6 +196,17 @@ impl Layer {
         Layer {
             default_model: higher.default_model.or(self.default_model),
             skip_model_checks: higher.skip_model_checks.or(self.skip_model_checks),
+            server: merge_opt(self.server, higher.server, |lo, hi| ServerLayer {
+                host: hi.host.or(lo.host),
+                port: hi.port.or(lo.port),
+                parallel: hi.parallel.or(lo.parallel),
+                api_key: hi.api_key.or(lo.api_key),
+                cors_origins: hi.cors_origins.or(lo.cors_origins),
+                max_queue: hi.max_queue.or(lo.max_queue),
+                body_limit: hi.body_limit.or(lo.body_limit),
+                request_timeout: hi.request_timeout.or(lo.request_timeout),
+                shutdown_grace: hi.shutdown_grace.or(lo.shutdown_grace),
+            }),
             backend_config: merge_opt(self.backend_config, higher.backend_config, |lo, hi| {
                 BackendLayer {
                     gpu_enabled: hi.gpu_enabled.or(lo.gpu_enabled),
@@ -168,6 +225,8 @@ impl Layer {
                 min_p: hi.min_p.or(lo.min_p),
                 repeat_penalty: hi.repeat_penalty.or(lo.repeat_penalty),
                 repeat_last_n: hi.repeat_last_n.or(lo.repeat_last_n),
+                frequency_penalty: hi.frequency_penalty.or(lo.frequency_penalty),
+                presence_penalty: hi.presence_penalty.or(lo.presence_penalty),
                 seed: hi.seed.or(lo.seed),
             }),
         }
@@ -222,11 +281,28 @@ pub(super) fn finish(
             min_p: s.min_p.unwrap_or(d.min_p),
             repeat_penalty: s.repeat_penalty.unwrap_or(d.repeat_penalty),
             repeat_last_n: s.repeat_last_n.unwrap_or(d.repeat_last_n),
+            frequency_penalty: s.frequency_penalty.unwrap_or(d.frequency_penalty),
+            presence_penalty: s.presence_penalty.unwrap_or(d.presence_penalty),
             seed: s.seed,
         },
         sources,
         skip_model_checks: layer.skip_model_checks.unwrap_or(false),
+        server: server(layer.server.unwrap_or_default()),
     };
     validate(&settings)?;
     Ok(settings)
+}
+
+fn server(l: ServerLayer) -> ServerSettings {
+    ServerSettings {
+        host: l.host.unwrap_or_else(|| defaults::HOST.to_string()),
+        port: l.port.unwrap_or(defaults::PORT),
+        parallel: l.parallel.unwrap_or(defaults::PARALLEL),
+        api_key: l.api_key.filter(|k| !k.is_empty()),
+        cors_origins: l.cors_origins.unwrap_or_default(),
+        max_queue: l.max_queue.unwrap_or(defaults::MAX_QUEUE),
+        body_limit: l.body_limit.unwrap_or(defaults::BODY_LIMIT),
+        request_timeout: l.request_timeout.unwrap_or(defaults::REQUEST_TIMEOUT),
+        shutdown_grace: l.shutdown_grace.unwrap_or(defaults::SHUTDOWN_GRACE),
+    }
 }

@@ -91,6 +91,50 @@ pub(super) fn validate(s: &Settings) -> anyhow::Result<()> {
             ),
         );
     }
+    for (flag, key, v) in [
+        (
+            "--frequency-penalty",
+            "sampling.frequency_penalty",
+            p.frequency_penalty,
+        ),
+        (
+            "--presence-penalty",
+            "sampling.presence_penalty",
+            p.presence_penalty,
+        ),
+    ] {
+        if !(-2.0..=2.0).contains(&v) {
+            return bad(flag, key, format!("{v} must be between -2 and 2 (0 = off)"));
+        }
+    }
+    let sv = &s.server;
+    if sv.parallel == 0 || sv.parallel > 512 {
+        return bad(
+            "--parallel",
+            "server.parallel",
+            format!("{} must be between 1 and 512", sv.parallel),
+        );
+    }
+    if sv.host.trim().is_empty() {
+        return bad("--host", "server.host", "must not be empty".into());
+    }
+    if sv.body_limit < 1024 {
+        return bad(
+            "--body-limit",
+            "server.body_limit",
+            format!(
+                "{} bytes is too small for any request (at least 1024)",
+                sv.body_limit
+            ),
+        );
+    }
+    if sv.request_timeout == 0 {
+        return bad(
+            "--request-timeout",
+            "server.request_timeout",
+            "must be at least 1 second".into(),
+        );
+    }
     if p.seed == Some(RANDOM_SEED_MARKER) {
         return bad(
             "-s/--seed",

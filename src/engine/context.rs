@@ -24,6 +24,9 @@ pub struct ContextOptions {
     /// Let llama.cpp run large batched operations on a GPU even for weights kept on the CPU
     /// (its default). Off means the GPU is not used at all.
     pub op_offload: bool,
+    /// Sequences the context holds (batching: one per slot). Each gets `n_ctx / n_seq` cells of
+    /// its own (llama.cpp's non-unified KV cache), so one sequence can never crowd out another.
+    pub n_seq: u32,
 }
 
 /// llama.cpp documents concurrent context creation on one model as unsound; serialize it.
@@ -49,6 +52,8 @@ pub fn new_context<'m>(
         .with_n_threads_batch(threads)
         .with_flash_attention_policy(flash)
         .with_op_offload(opts.op_offload)
+        .with_n_seq_max(opts.n_seq.max(1))
+        .with_kv_unified(false)
         // Timings are measured by us; llama.cpp's perf counters stay off as by default.
         .with_no_perf(true);
     let _guard = CONTEXT_CREATION.lock().unwrap_or_else(|e| e.into_inner());

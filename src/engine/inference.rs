@@ -14,14 +14,13 @@ use std::time::Instant;
 
 use llama_cpp_2::context::LlamaContext;
 use llama_cpp_2::llama_batch::LlamaBatch;
-use llama_cpp_2::sampling::LlamaSampler;
 use llama_cpp_2::token::LlamaToken;
 
 use super::context::{ContextOptions, new_context};
 use super::logs::Buffer;
 use super::model::LoadedModel;
 use super::request::{GenerateRequest, GenerationStats, Prompt, StopReason};
-use super::sampler;
+use super::sampler::Sampler;
 use super::text::{StopFilter, Utf8Stream};
 use crate::error::{Exit, fail};
 
@@ -138,7 +137,7 @@ impl<'m> Inference<'m> {
     }
 
     /// Sample the next token from the last evaluated logits.
-    pub fn sample(&mut self, sampler: &mut LlamaSampler) -> LlamaToken {
+    pub fn sample(&mut self, sampler: &mut Sampler) -> LlamaToken {
         sampler.sample(&self.ctx, self.logits_index)
     }
 
@@ -160,7 +159,7 @@ impl<'m> Inference<'m> {
     pub fn stream(
         &mut self,
         req: &GenerateRequest,
-        sampler: &mut LlamaSampler,
+        sampler: &mut Sampler,
         cancel: &AtomicBool,
         started: Instant,
         mut emit: impl FnMut(String) -> bool,
@@ -258,14 +257,8 @@ impl Inference<'_> {
         }
         let evaluated = self.prefill(&prompt, cancel)?;
         let prompt_ms = started.elapsed().as_secs_f64() * 1e3;
-        let mut sampler = sampler::chain(
-            self.model,
-            &req.sampling,
-            req.seed,
-            req.ignore_eos,
-            self.n_ctx(),
-        );
-        sampler.accept_many(&prompt);
+        let mut sampler = Sampler::new(self.model, req, self.n_ctx())?;
+        sampler.accept_prompt(&prompt);
         let out = self.stream(req, &mut sampler, cancel, started, emit)?;
         Ok(GenerationStats {
             prompt_tokens: evaluated,

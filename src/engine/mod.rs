@@ -6,6 +6,9 @@
 //! - [`model`]: loading a model into an `Arc`-shareable [`LoadedModel`]; tokenizing prompts.
 //! - [`context`]: creating an inference context ([`ContextOptions`]).
 //! - [`inference`]: one sequence: prompt evaluation, cached-prefix reuse, the sampling loop.
+//! - [`batch`]: continuous batching: many requests sharing each decode step (serve, run
+//!   --batch, bench --parallel).
+//! - [`grammar`]: GBNF grammars, from JSON schemas, for constrained output.
 //! - [`sampler`]: the sampler chain in llama.cpp's order.
 //! - [`worker`]: running inferences on a blocking thread, text over a tokio channel.
 //! - [`request`]: what callers ask for ([`GenerateRequest`]) and get back ([`GenerationStats`]).
@@ -14,8 +17,10 @@
 //! - [`logs`]: llama.cpp's log, routed to tracing and read for the facts only it reports.
 
 pub mod backend;
+pub mod batch;
 pub mod context;
 mod crash;
+pub mod grammar;
 pub mod inference;
 pub mod logs;
 pub mod model;

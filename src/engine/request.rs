@@ -3,6 +3,7 @@
 use super::logs::Buffer;
 use super::template::Message;
 use crate::config::SamplingSettings;
+use crate::config::defaults::RANDOM_SEED_MARKER;
 
 /// Why generation ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -38,6 +39,27 @@ pub struct GenerateRequest {
     pub stop: Vec<String>,
     /// End-of-generation tokens get a logit bias of -inf, as llama.cpp's `--ignore-eos`.
     pub ignore_eos: bool,
+    /// Added to the logits of these token ids before sampling (OpenAI's `logit_bias`).
+    pub logit_bias: Vec<(i32, f32)>,
+    /// A GBNF grammar the output must follow (llama.cpp's grammar sampler), e.g. from a JSON
+    /// schema.
+    pub grammar: Option<String>,
+}
+
+impl GenerateRequest {
+    /// A request with the given prompt and sampling, no limits or constraints.
+    pub fn new(prompt: Prompt, sampling: SamplingSettings, seed: u32) -> Self {
+        GenerateRequest {
+            prompt,
+            max_tokens: None,
+            sampling,
+            seed,
+            stop: Vec::new(),
+            ignore_eos: false,
+            logit_bias: Vec::new(),
+            grammar: None,
+        }
+    }
 }
 
 /// Measured figures of one generation.
@@ -52,4 +74,34 @@ pub struct GenerationStats {
     pub n_ctx: u32,
     /// KV cache and compute buffers of this context.
     pub context_buffers: Vec<Buffer>,
+}
+
+/// A seed from the OS's randomness (std's hasher keys are seeded from it), never llama.cpp's
+/// "pick a random seed" marker: the seed reported must be the seed used, so the same seed
+/// given back reproduces the text.
+pub fn random_seed() -> u32 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u32(std::process::id());
+    not_the_marker(h.finish() as u32)
+}
+
+fn not_the_marker(seed: u32) -> u32 {
+    if seed == RANDOM_SEED_MARKER {
+        seed - 1
+    } else {
+        seed
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn random_seeds_are_never_the_marker() {
+        assert_eq!(not_the_marker(RANDOM_SEED_MARKER), RANDOM_SEED_MARKER - 1);
+        assert_eq!(not_the_marker(0), 0);
+        assert!((0..1000).all(|_| random_seed() != RANDOM_SEED_MARKER));
+    }
 }
