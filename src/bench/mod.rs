@@ -3,6 +3,7 @@
 //! summarizes samples and [`export`] renders results; the last two are pure functions.
 
 pub mod export;
+pub mod parallel;
 pub mod plan;
 pub mod runner;
 pub mod stats;

@@ -70,4 +70,9 @@ pub struct BenchArgs {
     /// Skip the warm-up run of each test
     #[arg(long)]
     pub no_warmup: bool,
+
+    /// Batched decoding instead (llama-batched-bench's method): sequences at once, e.g.
+    /// 1,2,4,8; with -p/-n as each sequence's prompt and generation lengths
+    #[arg(long, value_name = "LIST")]
+    pub parallel: Vec<String>,
 }

@@ -72,6 +72,10 @@ pub async fn bench(args: BenchArgs, global: &Global) -> anyhow::Result<()> {
         n_ctx: list(&args.context_size, "-c/--context-size", vec![0])?,
         op_offload: b.gpu_enabled,
     };
+    if !args.parallel.is_empty() {
+        let parallel = nonzero(list(&args.parallel, "--parallel", vec![])?, "--parallel")?;
+        return super::bench_parallel::run(&lists, &parallel, &args, global).await;
+    }
     let specs = plan::instances(&lists);
     if specs.is_empty() {
         return Err(fail(
@@ -125,7 +129,7 @@ pub async fn bench(args: BenchArgs, global: &Global) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn list(values: &[String], flag: &str, default: Vec<u32>) -> anyhow::Result<Vec<u32>> {
+pub(super) fn list(values: &[String], flag: &str, default: Vec<u32>) -> anyhow::Result<Vec<u32>> {
     if values.is_empty() {
         return Ok(default);
     }
@@ -138,7 +142,7 @@ fn list(values: &[String], flag: &str, default: Vec<u32>) -> anyhow::Result<Vec<
     Ok(out)
 }
 
-fn nonzero(v: Vec<u32>, flag: &str) -> anyhow::Result<Vec<u32>> {
+pub(super) fn nonzero(v: Vec<u32>, flag: &str) -> anyhow::Result<Vec<u32>> {
     if v.contains(&0) {
         return Err(fail(
             Exit::Usage,

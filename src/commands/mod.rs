@@ -2,6 +2,7 @@
 
 mod batch;
 pub mod bench;
+mod bench_parallel;
 pub mod chat;
 pub mod completions;
 pub mod info;

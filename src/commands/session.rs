@@ -47,6 +47,7 @@ impl Session {
             ignore_eos: self.ignore_eos,
             logit_bias: Vec::new(),
             grammar: None,
+            trace: false,
         }
     }
 

@@ -54,6 +54,9 @@ pub fn new_context<'m>(
         .with_op_offload(opts.op_offload)
         .with_n_seq_max(opts.n_seq.max(1))
         .with_kv_unified(false)
+        // llama.cpp's tools keep sliding-window layers' cache at the window's size
+        // (llama-cpp-2's default would allocate the full context for them too).
+        .with_swa_full(false)
         // Timings are measured by us; llama.cpp's perf counters stay off as by default.
         .with_no_perf(true);
     let _guard = CONTEXT_CREATION.lock().unwrap_or_else(|e| e.into_inner());

@@ -44,6 +44,38 @@ pub struct GenerateRequest {
     /// A GBNF grammar the output must follow (llama.cpp's grammar sampler), e.g. from a JSON
     /// schema.
     pub grammar: Option<String>,
+    /// Record, for every generated token, the two highest logits before sampling (to explain
+    /// where two runs part: a near-tie or not). Costs a pass over the vocabulary per token.
+    pub trace: bool,
+}
+
+/// The two best candidates at one generated position, and the token taken.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct TopTwo {
+    pub chosen: i32,
+    pub first: (i32, f32),
+    pub second: (i32, f32),
+}
+
+impl TopTwo {
+    /// The best two of `logits`.
+    pub fn of(logits: &[f32], chosen: i32) -> TopTwo {
+        let mut first = (0i32, f32::NEG_INFINITY);
+        let mut second = (0i32, f32::NEG_INFINITY);
+        for (i, &l) in logits.iter().enumerate() {
+            if l > first.1 {
+                second = first;
+                first = (i as i32, l);
+            } else if l > second.1 {
+                second = (i as i32, l);
+            }
+        }
+        TopTwo {
+            chosen,
+            first,
+            second,
+        }
+    }
 }
 
 impl GenerateRequest {
@@ -58,6 +90,7 @@ impl GenerateRequest {
             ignore_eos: false,
             logit_bias: Vec::new(),
             grammar: None,
+            trace: false,
         }
     }
 }

@@ -49,23 +49,46 @@ impl Sampler {
 
     /// Pick the next token from the logits at batch index `idx`, and remember it.
     pub fn sample(&mut self, ctx: &LlamaContext<'_>, idx: i32) -> LlamaToken {
-        let Some(grammar) = &mut self.grammar else {
+        if self.grammar.is_none() {
             // llama_sampler_sample: apply the chain, pick, accept.
             return self.chain.sample(ctx, idx);
-        };
-        let mut candidates = ctx.token_data_array_ith(idx);
-        candidates.apply_sampler(&mut self.chain);
-        let mut token = candidates.selected_token().unwrap_or(LlamaToken(0));
-        let mut single =
-            LlamaTokenDataArray::new(vec![LlamaTokenData::new(token, 1.0, 0.0)], false);
-        single.apply_sampler(grammar);
-        if single.data[0].logit() == f32::NEG_INFINITY {
-            let mut candidates = ctx.token_data_array_ith(idx);
-            candidates.apply_sampler(grammar);
-            candidates.apply_sampler(&mut self.chain);
-            token = candidates.selected_token().unwrap_or(token);
         }
-        grammar.accept(token);
+        self.pick(|| ctx.token_data_array_ith(idx))
+    }
+
+    /// Pick the next token from logits kept from an earlier evaluation (see the batch
+    /// engine's prompt reuse), exactly as [`Sampler::sample`] would from the context.
+    pub fn sample_saved(&mut self, logits: &[f32]) -> LlamaToken {
+        self.pick(|| {
+            LlamaTokenDataArray::new(
+                logits
+                    .iter()
+                    .enumerate()
+                    .map(|(i, &l)| LlamaTokenData::new(LlamaToken(i as i32), l, 0.0))
+                    .collect(),
+                false,
+            )
+        })
+    }
+
+    /// The chain's pick; if a grammar rejects it, the chain's pick among what the grammar
+    /// allows (llama.cpp's `common_sampler_sample`). Then both remember the token.
+    fn pick(&mut self, candidates: impl Fn() -> LlamaTokenDataArray) -> LlamaToken {
+        let mut all = candidates();
+        all.apply_sampler(&mut self.chain);
+        let mut token = all.selected_token().unwrap_or(LlamaToken(0));
+        if let Some(grammar) = &mut self.grammar {
+            let mut single =
+                LlamaTokenDataArray::new(vec![LlamaTokenData::new(token, 1.0, 0.0)], false);
+            single.apply_sampler(grammar);
+            if single.data[0].logit() == f32::NEG_INFINITY {
+                let mut allowed = candidates();
+                allowed.apply_sampler(grammar);
+                allowed.apply_sampler(&mut self.chain);
+                token = allowed.selected_token().unwrap_or(token);
+            }
+            grammar.accept(token);
+        }
         self.chain.accept(token);
         token
     }

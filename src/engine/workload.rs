@@ -73,3 +73,115 @@ impl Inference<'_> {
         Ok(())
     }
 }
+
+/// One combination of llama-batched-bench: `pl` sequences of `pp` prompt tokens each, then
+/// `tg` generation steps of one token per sequence.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+pub struct Batched {
+    pub pp: u32,
+    pub tg: u32,
+    pub pl: u32,
+}
+
+/// Seconds of the prompt phase and of the generation phase of one run.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+pub struct BatchedTimes {
+    pub t_pp: f64,
+    pub t_tg: f64,
+}
+
+/// A context for batched runs: as many sequences as the widest test, each with room for its
+/// prompt and generation (llama-batched-bench's defaults: no unified cache, no full-size
+/// sliding-window cache).
+pub fn batched_context<'m>(
+    model: &'m super::LoadedModel,
+    opts: &super::ContextOptions,
+    tests: &[Batched],
+) -> anyhow::Result<Inference<'m>> {
+    let n_seq = tests.iter().map(|t| t.pl).max().unwrap_or(1);
+    let per_seq = tests.iter().map(|t| t.pp + t.tg).max().unwrap_or(1);
+    let n_ctx = if opts.n_ctx > 0 {
+        opts.n_ctx
+    } else {
+        per_seq.saturating_mul(n_seq)
+    };
+    let ctx_opts = super::ContextOptions {
+        n_ctx,
+        n_seq,
+        ..opts.clone()
+    };
+    let mut inf = Inference::new(model, &ctx_opts)?;
+    inf.batch =
+        llama_cpp_2::llama_batch::LlamaBatch::new(inf.n_batch.max(n_seq as usize), n_seq as i32);
+    Ok(inf)
+}
+
+impl Inference<'_> {
+    /// llama-batched-bench's warm-up: 16 random tokens in sequence 0, no logits.
+    pub fn batched_warmup(&mut self, tokens: &mut TokenSource) -> anyhow::Result<()> {
+        self.batch.clear();
+        for i in 0..16 {
+            self.batch.add(tokens.next(), i, &[0], false)?;
+        }
+        self.decode_batch()?;
+        self.ctx.synchronize();
+        Ok(())
+    }
+
+    /// One run of `t`, timed as llama-batched-bench times it: the cache is emptied first
+    /// (untimed); the prompt phase decodes all sequences' prompts (sequence after sequence,
+    /// logits for each one's last token) in batch-size pieces and waits for the device once;
+    /// the generation phase decodes one token per sequence per step and waits after each.
+    pub fn batched_run(
+        &mut self,
+        t: Batched,
+        tokens: &mut TokenSource,
+    ) -> anyhow::Result<BatchedTimes> {
+        let (pp, tg, pl) = (t.pp as usize, t.tg as i32, t.pl as i32);
+        let need = pl as usize * (pp + tg as usize);
+        if need > self.n_ctx() {
+            return Err(fail(
+                Exit::Usage,
+                format!(
+                    "{pl} sequences of {pp}+{tg} tokens need a context of {need}; raise -c/--context-size (it is {})",
+                    self.n_ctx()
+                ),
+            ));
+        }
+        // All sequences at once, metadata only (as llama_memory_clear(mem, false)).
+        self.ctx
+            .kv_cache_seq_rm(-1, None, None)
+            .map_err(|e| fail(Exit::Inference, format!("cannot clear the cache: {e}")))?;
+        let prompt: Vec<(LlamaToken, i32, i32, bool)> = (0..pl)
+            .flat_map(|s| (0..pp).map(move |i| (s, i)))
+            .map(|(s, i)| (tokens.next(), i as i32, s, i + 1 == pp))
+            .collect();
+        let start = std::time::Instant::now();
+        for chunk in prompt.chunks(self.n_batch) {
+            self.batch.clear();
+            for &(tok, pos, seq, logits) in chunk {
+                self.batch.add(tok, pos, &[seq], logits)?;
+            }
+            self.decode_batch()?;
+        }
+        self.ctx.synchronize();
+        let t_pp = start.elapsed().as_secs_f64();
+        let start = std::time::Instant::now();
+        for i in 0..tg {
+            self.batch.clear();
+            for s in 0..pl {
+                self.batch.add(tokens.next(), pp as i32 + i, &[s], true)?;
+            }
+            self.decode_batch()?;
+            self.ctx.synchronize();
+        }
+        let t_tg = start.elapsed().as_secs_f64();
+        Ok(BatchedTimes { t_pp, t_tg })
+    }
+
+    fn decode_batch(&mut self) -> anyhow::Result<()> {
+        self.ctx
+            .decode(&mut self.batch)
+            .map_err(|e| fail(Exit::Inference, format!("llama.cpp failed to decode: {e}")))
+    }
+}

@@ -81,7 +81,10 @@ impl AppState {
     pub fn check_model(&self, requested: Option<&str>) -> Result<(), ApiError> {
         let Some(m) = requested else { return Ok(()) };
         let file = self.model_path.file_name().map(|f| f.to_string_lossy());
-        if m == self.model_id || Some(m) == file.as_deref() || self.model_path == std::path::Path::new(m) {
+        if m == self.model_id
+            || Some(m) == file.as_deref()
+            || self.model_path == std::path::Path::new(m)
+        {
             return Ok(());
         }
         Err(ApiError::not_found(

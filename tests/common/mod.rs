@@ -4,6 +4,7 @@
 #![allow(dead_code)] // each test binary uses a different subset
 
 pub mod edit;
+pub mod server;
 
 use std::io::Read;
 use std::path::{Path, PathBuf};

@@ -68,6 +68,9 @@ pub struct Completion {
     pub ttft_ms: Option<f64>,
     /// From the prompt's logits to the last token.
     pub gen_ms: f64,
+    /// With [`GenerateRequest::trace`]: the two best logits at each generated position.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub trace: Vec<crate::engine::request::TopTwo>,
 }
 
 /// Why a request was not accepted.
@@ -238,7 +241,11 @@ impl Scheduler {
             cancel: Arc::clone(&cancel),
             submitted: Instant::now(),
         };
-        if self.commands.send(Command::Submit(Box::new(pending))).is_err() {
+        if self
+            .commands
+            .send(Command::Submit(Box::new(pending)))
+            .is_err()
+        {
             self.stats.queued.fetch_sub(1, Ordering::SeqCst);
             return Err(Rejected::Stopped);
         }

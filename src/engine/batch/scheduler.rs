@@ -11,7 +11,7 @@ use std::time::Instant;
 use llama_cpp_2::llama_batch::LlamaBatch;
 use tokio::sync::mpsc;
 
-use super::slot::{After, Slot};
+use super::slot::{After, Logits, Slot};
 use super::{BatchOptions, Command, Completion, Event, Pending, Stats};
 use crate::engine::context::{ContextOptions, new_context};
 use crate::engine::model::LoadedModel;
@@ -84,6 +84,21 @@ pub(super) fn run(
             &stats,
             slot_context,
         );
+        // Prompts found whole in a slot, with their logits saved: sample at once.
+        for s in slots.iter_mut() {
+            let room = slot_context.saturating_sub(s.cached.len());
+            let Some(a) = s.active.as_mut() else { continue };
+            let Some(logits) = a.replay.take() else {
+                continue;
+            };
+            let after = a.step(Logits::Saved(&logits), &model, room);
+            stats
+                .generated_tokens
+                .fetch_add(a.generated as u64, Ordering::Relaxed);
+            if let After::Finish(reason) = after {
+                finished(s, reason, &stats);
+            }
+        }
         // Cancelled requests leave their slot now.
         for s in slots.iter_mut() {
             if s.active.as_ref().is_some_and(|a| a.cancelled()) {
@@ -115,8 +130,11 @@ pub(super) fn run(
             let Some(idx) = a.logits_at.take() else {
                 continue;
             };
+            if a.at_prompt_end() {
+                s.prompt_logits = Some((a.prompt.len(), ctx.get_logits_ith(idx).to_vec()));
+            }
             let before = a.generated;
-            let after = a.step(&ctx, &model, idx, room);
+            let after = a.step(Logits::Batch(&ctx, idx), &model, room);
             let new = (a.generated - before) as u64;
             stats.generated_tokens.fetch_add(new, Ordering::Relaxed);
             if let After::Finish(reason) = after {
@@ -171,8 +189,21 @@ fn assign(
         let p = queue.pop_front().expect("front exists");
         stats.queued.fetch_sub(1, Ordering::SeqCst);
         let s = &mut slots[i];
-        // At least the last prompt token is evaluated again, so its logits are fresh.
-        let mut keep = s.common_prefix(&p.tokens).min(p.tokens.len() - 1);
+        let common = s.common_prefix(&p.tokens);
+        // The whole prompt is cached and its logits saved: nothing to evaluate. Otherwise at
+        // least the last prompt token is evaluated again, so its logits are fresh.
+        let replay = match &s.prompt_logits {
+            Some((len, logits)) if *len == p.tokens.len() && common >= *len => Some(logits.clone()),
+            _ => None,
+        };
+        let mut keep = if replay.is_some() {
+            p.tokens.len()
+        } else {
+            common.min(p.tokens.len() - 1)
+        };
+        if s.prompt_logits.as_ref().is_some_and(|(len, _)| *len > keep) {
+            s.prompt_logits = None;
+        }
         if keep < s.cached.len() {
             let trimmed = ctx.kv_cache_seq_rm(s.id, Some(keep as u32), None).is_ok();
             if !trimmed {
@@ -195,6 +226,9 @@ fn assign(
             .fetch_add(keep as u64, Ordering::Relaxed);
         stats.active.fetch_add(1, Ordering::Relaxed);
         s.start(p, sampler, keep);
+        if let Some(a) = s.active.as_mut() {
+            a.replay = replay;
+        }
     }
 }
 
@@ -271,6 +305,7 @@ fn fail_all(
     ctx.clear_kv_cache();
     for s in slots.iter_mut() {
         s.cached.clear();
+        s.prompt_logits = None;
         if let Some(a) = s.active.take() {
             let _ = a.events.send(Event::Failed(why.to_string()));
             stats.active.fetch_sub(1, Ordering::Relaxed);

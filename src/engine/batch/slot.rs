@@ -9,7 +9,7 @@ use tokio::sync::mpsc;
 
 use super::{Completion, Event, Pending};
 use crate::engine::model::LoadedModel;
-use crate::engine::request::StopReason;
+use crate::engine::request::{StopReason, TopTwo};
 use crate::engine::sampler::Sampler;
 use crate::engine::text::{StopFilter, Utf8Stream};
 
@@ -20,6 +20,10 @@ pub(super) struct Slot {
     pub cached: Vec<LlamaToken>,
     /// When the slot last finished a request (for least-recently-used choice).
     pub last_used: Option<Instant>,
+    /// The logits at the end of the last prompt this slot evaluated, and that prompt's length:
+    /// the same prompt again starts from them instead of evaluating its last token anew (in a
+    /// batch of another shape, which rounds differently), so a seed reproduces its text.
+    pub prompt_logits: Option<(usize, Vec<f32>)>,
     pub active: Option<Active>,
 }
 
@@ -38,12 +42,24 @@ pub(super) struct Active {
     pub pending: Option<LlamaToken>,
     /// Index of this slot's logits in the current batch.
     pub logits_at: Option<i32>,
+    /// Saved prompt logits to sample the first token from (no evaluation needed).
+    pub replay: Option<Vec<f32>>,
+    /// `Some` when the request asked for a trace of the best two logits per token.
+    trace: Option<Vec<TopTwo>>,
     utf8: Utf8Stream,
     stops: StopFilter,
     submitted: Instant,
     started: Instant,
     prompt_ready: Option<Instant>,
     first_text: Option<Instant>,
+}
+
+/// Where the logits of a step come from.
+pub(super) enum Logits<'a> {
+    /// Row `i` of the last batch.
+    Batch(&'a LlamaContext<'a>, i32),
+    /// Saved from an earlier evaluation of the same prompt.
+    Saved(&'a [f32]),
 }
 
 /// What the scheduler must do with a slot after a token.
@@ -58,6 +74,7 @@ impl Slot {
             id,
             cached: Vec::new(),
             last_used: None,
+            prompt_logits: None,
             active: None,
         }
     }
@@ -89,6 +106,8 @@ impl Slot {
             generated: 0,
             pending: None,
             logits_at: None,
+            replay: None,
+            trace: p.req.trace.then(Vec::new),
             utf8: Utf8Stream::default(),
             stops: StopFilter::new(p.req.stop),
             submitted: p.submitted,
@@ -127,6 +146,7 @@ impl Slot {
             prompt_ms: ms(a.started, prompt_ready),
             ttft_ms: a.first_text.map(|t| ms(a.submitted, t)),
             gen_ms: ms(prompt_ready, end),
+            trace: a.trace.take().unwrap_or_default(),
         };
         let _ = a.events.send(Event::Done(c.clone()));
         Some(c)
@@ -145,6 +165,7 @@ impl Completion {
             prompt_ms: 0.0,
             ttft_ms: None,
             gen_ms: 0.0,
+            trace: Vec::new(),
         }
     }
 }
@@ -160,19 +181,28 @@ impl Active {
         self.events.is_closed() || self.cancel.load(std::sync::atomic::Ordering::Relaxed)
     }
 
-    /// Sample from this slot's logits in the last batch and handle the token: text out, stop
-    /// conditions. `room` is how many more tokens the slot's cache can take.
-    pub fn step(
-        &mut self,
-        ctx: &LlamaContext<'_>,
-        model: &LoadedModel,
-        idx: i32,
-        room: usize,
-    ) -> After {
+    /// Whether the next logits are the prompt's (the first token is next).
+    pub fn at_prompt_end(&self) -> bool {
+        self.prompt_ready.is_none()
+    }
+
+    /// Sample from `logits` and handle the token: text out, stop conditions. `room` is how
+    /// many more tokens the slot's cache can take.
+    pub fn step(&mut self, logits: Logits<'_>, model: &LoadedModel, room: usize) -> After {
         if self.prompt_ready.is_none() {
             self.prompt_ready = Some(Instant::now());
         }
-        let token = self.sampler.sample(ctx, idx);
+        let token = match logits {
+            Logits::Batch(ctx, idx) => self.sampler.sample(ctx, idx),
+            Logits::Saved(l) => self.sampler.sample_saved(l),
+        };
+        if let Some(trace) = &mut self.trace {
+            let row = match logits {
+                Logits::Batch(ctx, idx) => ctx.get_logits_ith(idx),
+                Logits::Saved(l) => l,
+            };
+            trace.push(TopTwo::of(row, token.0));
+        }
         let vocab = model.model.vocab();
         if vocab.is_eog(token) {
             return After::Finish(StopReason::Eog);

@@ -201,9 +201,16 @@ fn hyperparameters() {
         &["pooling_type: expected 0 to 4"],
     );
     first(
-        |g| g.metadata.retain(|(k, _)| k != "llama.context_length"),
-        &["llama.context_length: expected a u32, found no such key"],
+        |g| set(g, "llama.context_length", Value::U64(128)),
+        &["llama.context_length: expected a u32, found u64 128"],
     );
+    first(
+        |g| set(g, "llama.embedding_length", Value::U32(0)),
+        &["llama.embedding_length: expected at least 1"],
+    );
+    // Keys of another architecture: llama.cpp says what is wrong (it does not know it).
+    let renamed = problems(|g| set(g, "general.architecture", Value::String("llamaX".into())));
+    assert!(renamed.is_empty(), "{renamed:?}");
     first(
         |g| set(g, "general.architecture", Value::U32(1)),
         &["general.architecture"],
