@@ -73,18 +73,7 @@ fn main() -> anyhow::Result<()> {
             println!("| {} | yes | | | |", PROMPTS[i]);
             continue;
         };
-        let show = |t: Option<&TopTwo>| {
-            t.map_or("-".to_string(), |t| {
-                format!(
-                    "{:?} {:.3}, {:?} {:.3} ({:.3})",
-                    text(t.first.0),
-                    t.first.1,
-                    text(t.second.0),
-                    t.second.1,
-                    t.first.1 - t.second.1
-                )
-            })
-        };
+        let show = |t: Option<&TopTwo>| t.map_or("-".to_string(), |t| t.describe(text));
         println!(
             "| {} | no | token {at} | {} | {} |",
             PROMPTS[i],
@@ -105,6 +94,7 @@ async fn run(
     slots: u32,
 ) -> anyhow::Result<Vec<Completion>> {
     let opts = BatchOptions {
+        spec: None,
         context: ContextOptions {
             n_ctx: 1024,
             n_batch: 512,

@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Install what a build and the tests need (Debian/Ubuntu): cmake and g++ build llama.cpp,
 # clang/libclang let bindgen generate its Rust bindings, curl is a test client; and a Python
-# virtual environment (.venv) with the real clients the server tests use (tests/clients/).
+# virtual environment (.venv) with the real clients the server tests use (tests/clients/);
+# Debian's headless Chromium and its driver for the dashboard's browser test.
 # Only what is missing is installed; a second run does nothing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-pkgs=(cmake clang libclang-dev g++ make curl)
+pkgs=(cmake clang libclang-dev g++ make curl chromium chromium-driver)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

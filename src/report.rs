@@ -4,6 +4,7 @@
 use serde::Serialize;
 
 use crate::engine::logs::Buffer;
+use crate::engine::speculative::SpecStats;
 use crate::engine::{GenerationStats, Offload, StopReason};
 
 /// The `--json` object (schema documented in README.md; field names are stable).
@@ -32,6 +33,44 @@ pub struct RunReport {
     pub batch_size: u32,
     /// Buffers llama.cpp allocated: weights, KV cache, compute; per device.
     pub memory: Vec<Buffer>,
+    /// Present when speculative decoding ran (--draft-model, --lookup).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub speculative: Option<SpecReport>,
+}
+
+/// Speculative decoding's counts; `gen_tps` above is the effective rate.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct SpecReport {
+    pub drafted: usize,
+    pub accepted: usize,
+    /// accepted / drafted.
+    pub acceptance: f64,
+    /// Target evaluations that generated the text (the plain loop needs one per token).
+    pub steps: usize,
+    /// Of those, evaluations that verified proposals.
+    pub verify_steps: usize,
+    /// Accepted proposals per verification.
+    pub accepted_per_verify: f64,
+    pub lookup_drafted: usize,
+    pub lookup_accepted: usize,
+    /// Time the draft model ran.
+    pub draft_ms: f64,
+}
+
+impl SpecReport {
+    pub fn of(s: &SpecStats) -> SpecReport {
+        SpecReport {
+            drafted: s.drafted,
+            accepted: s.accepted,
+            acceptance: round4(s.acceptance()),
+            steps: s.steps,
+            verify_steps: s.verify_steps,
+            accepted_per_verify: round2(s.accepted_per_verify()),
+            lookup_drafted: s.lookup_drafted,
+            lookup_accepted: s.lookup_accepted,
+            draft_ms: round2(s.draft_ms),
+        }
+    }
 }
 
 /// What the caller knows besides the generation's own statistics.
@@ -79,11 +118,16 @@ pub fn run_report(text: String, facts: &RunFacts<'_>, s: &GenerationStats) -> Ru
             .chain(&s.context_buffers)
             .cloned()
             .collect(),
+        speculative: s.speculative.as_ref().map(SpecReport::of),
     }
 }
 
 pub fn round2(x: f64) -> f64 {
     (x * 100.0).round() / 100.0
+}
+
+fn round4(x: f64) -> f64 {
+    (x * 1e4).round() / 1e4
 }
 
 /// The `--verbose` block, in the spirit of `ollama run --verbose`.
@@ -117,6 +161,21 @@ pub fn verbose_block(r: &RunReport) -> String {
         format!("seed:                 {}", r.seed),
         format!("stop reason:          {}", stop_reason_name(r.stop_reason)),
     ];
+    if let Some(s) = &r.speculative {
+        lines.push(format!(
+            "drafted / accepted:   {} / {} ({:.1} %; {} from prompt lookup, {} kept)",
+            s.drafted,
+            s.accepted,
+            s.acceptance * 100.0,
+            s.lookup_drafted,
+            s.lookup_accepted
+        ));
+        lines.push(format!(
+            "target steps:         {} for {} token(s); {} verified proposals, {:.2} accepted each",
+            s.steps, r.gen_tokens, s.verify_steps, s.accepted_per_verify
+        ));
+        lines.push(format!("draft duration:       {:.2} ms", s.draft_ms));
+    }
     for b in &r.memory {
         lines.push(format!(
             "memory:               {:<8} {:<12} {}",
@@ -157,6 +216,7 @@ mod tests {
                 kind: BufferKind::Kv,
                 bytes: 1 << 20,
             }],
+            speculative: None,
         }
     }
 

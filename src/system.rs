@@ -123,9 +123,24 @@ pub struct Device {
 
 pub fn devices() -> Vec<Device> {
     use llama_cpp_2::LlamaBackendDeviceType as T;
+    // ggml's CPU device reports all of the host's memory as free; the host's available
+    // memory is what a CPU model can still use.
+    let mut available = None;
     llama_cpp_2::list_llama_ggml_backend_devices()
         .into_iter()
-        .map(|d| Device {
+        .map(|d| {
+            let free = if d.device_type == T::Cpu && d.memory_free == d.memory_total {
+                *available.get_or_insert_with(|| {
+                    let mut sys = sysinfo::System::new();
+                    sys.refresh_memory_specifics(sysinfo::MemoryRefreshKind::nothing().with_ram());
+                    sys.available_memory()
+                })
+            } else {
+                d.memory_free as u64
+            };
+            (d, free)
+        })
+        .map(|(d, free)| Device {
             index: d.index,
             name: d.name,
             description: d.description,
@@ -138,7 +153,7 @@ pub fn devices() -> Vec<Device> {
             }
             .to_string(),
             memory_total_bytes: d.memory_total as u64,
-            memory_free_bytes: d.memory_free as u64,
+            memory_free_bytes: free,
         })
         .collect()
 }

@@ -50,7 +50,11 @@ fn run_batch_jsonl_in_input_order() {
     );
     assert_eq!(lines[1]["gen_tokens"], 12);
     assert_eq!(lines[1]["stop_reason"], "max_tokens");
-    assert_eq!(lines[2]["gen_tokens"].as_u64().unwrap() <= 5, true);
+    assert!(
+        lines[2]["gen_tokens"].as_u64().unwrap() <= 5,
+        "{}",
+        lines[2]
+    );
     assert_eq!(lines[2]["seed"], 7);
     assert!(
         lines[3]["error"].as_str().unwrap().contains("bogus"),

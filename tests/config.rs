@@ -162,3 +162,37 @@ fn the_example_config_parses_and_runs() {
     assert_eq!(j["context_size"], 2048);
     assert_eq!(j["batch_size"], 512);
 }
+
+/// README's configuration table shows the defaults the program uses (defined once, in
+/// `config::defaults`).
+#[test]
+fn readme_defaults_are_the_programs() {
+    use inferno::config::defaults::text as d;
+    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    let want = [
+        ("backend_config.context_size", d::CONTEXT_SIZE),
+        ("backend_config.batch_size", d::BATCH_SIZE),
+        ("sampling.temp", d::TEMP),
+        ("sampling.top_k", d::TOP_K),
+        ("sampling.top_p", d::TOP_P),
+        ("sampling.min_p", d::MIN_P),
+        ("sampling.repeat_penalty", d::REPEAT_PENALTY),
+        ("sampling.repeat_last_n", d::REPEAT_LAST_N),
+        ("speculative.draft_max", d::DRAFT_MAX),
+        ("speculative.draft_min", d::DRAFT_MIN),
+        ("speculative.draft_p_min", d::DRAFT_P_MIN),
+        ("speculative.lookup_ngram", d::LOOKUP_NGRAM),
+    ];
+    for (key, value) in want {
+        let row = readme
+            .lines()
+            .find(|l| l.starts_with(&format!("| `{key}` |")))
+            .unwrap_or_else(|| panic!("README has no row for {key}"));
+        let default = row.trim_end_matches('|').rsplit('|').next().unwrap().trim();
+        assert_eq!(
+            default.parse::<f64>().unwrap(),
+            value.parse::<f64>().unwrap(),
+            "{key}: {row}"
+        );
+    }
+}

@@ -6,6 +6,7 @@ pub mod export;
 pub mod parallel;
 pub mod plan;
 pub mod runner;
+pub mod speculative;
 pub mod stats;
 
 use std::path::PathBuf;

@@ -164,7 +164,7 @@ mod tests {
         assert_eq!(s.speed_tg, 48.0);
         // 640 tokens in 6 s and 3 s.
         assert!((s.speed - (640.0 / 6.0 + 640.0 / 3.0) / 2.0).abs() < 1e-9);
-        assert!(markdown(&[r.clone()]).contains("|   128 |     32 |    4 |    640 |"));
+        assert!(markdown(std::slice::from_ref(&r)).contains("|   128 |     32 |    4 |    640 |"));
         let line = jsonl(&[r], &serde_json::json!({"n_batch": 512}));
         let v: serde_json::Value = serde_json::from_str(line.trim()).unwrap();
         assert_eq!(v["speed_tg"], 48.0);

@@ -75,4 +75,9 @@ pub struct BenchArgs {
     /// 1,2,4,8; with -p/-n as each sequence's prompt and generation lengths
     #[arg(long, value_name = "LIST")]
     pub parallel: Vec<String>,
+
+    /// Plain against speculative greedy generation on built-in real prompts (code, edits,
+    /// JSON, prose), side by side; -n is the length per prompt
+    #[command(flatten)]
+    pub spec: super::SpecArgs,
 }

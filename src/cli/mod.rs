@@ -5,6 +5,7 @@ mod bench;
 mod info;
 mod run;
 mod serve;
+mod spec;
 
 use std::path::PathBuf;
 
@@ -15,6 +16,7 @@ pub use bench::BenchArgs;
 pub use info::InfoArgs;
 pub use run::{RunArgs, SamplingArgs};
 pub use serve::ServeArgs;
+pub use spec::SpecArgs;
 
 use crate::config::FlashAttn;
 use crate::config::defaults::text as default;

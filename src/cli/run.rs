@@ -58,6 +58,9 @@ pub struct RunArgs {
 
     #[command(flatten)]
     pub sampling: SamplingArgs,
+
+    #[command(flatten)]
+    pub spec: super::SpecArgs,
 }
 
 /// Sampling flags (run, and later the server's defaults).

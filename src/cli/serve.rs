@@ -63,4 +63,8 @@ pub struct ServeArgs {
         default::BODY_LIMIT
     ))]
     pub body_limit: Option<u64>,
+
+    /// Speculative decoding (needs --parallel 1)
+    #[command(flatten)]
+    pub spec: super::SpecArgs,
 }

@@ -90,6 +90,7 @@ pub async fn run(s: &Session, file: &Path, parallel: u32) -> anyhow::Result<()> 
     let scheduler = {
         let model = std::sync::Arc::clone(&s.model);
         let opts = BatchOptions {
+            spec: None,
             context: super::context_options(&s.settings),
             slots: parallel,
             max_queue: usize::MAX,

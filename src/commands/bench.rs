@@ -72,6 +72,9 @@ pub async fn bench(args: BenchArgs, global: &Global) -> anyhow::Result<()> {
         n_ctx: list(&args.context_size, "-c/--context-size", vec![0])?,
         op_offload: b.gpu_enabled,
     };
+    if args.spec.draft_model.is_some() || args.spec.lookup {
+        return super::bench_spec::run(&lists, &args, global).await;
+    }
     if !args.parallel.is_empty() {
         let parallel = nonzero(list(&args.parallel, "--parallel", vec![])?, "--parallel")?;
         return super::bench_parallel::run(&lists, &parallel, &args, global).await;

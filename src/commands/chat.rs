@@ -51,8 +51,9 @@ pub async fn interactive(s: &Session) -> anyhow::Result<()> {
     let (ev_tx, mut ev_rx) = mpsc::channel::<Event>(64);
     let cancel = s.interrupts.flag();
     let model = Arc::clone(&s.model);
+    let spec = s.spec.clone();
     let mut worker = Some(tokio::task::spawn_blocking(move || {
-        engine::chat_worker(model, &ctx_opts, cmd_rx, ev_tx, &cancel)
+        engine::chat_worker(model, &ctx_opts, spec.as_ref(), cmd_rx, ev_tx, &cancel)
     }));
     // The worker says Ready once its context exists; if it cannot create one, its error ends
     // the session before the first prompt.

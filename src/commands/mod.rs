@@ -3,6 +3,7 @@
 mod batch;
 pub mod bench;
 mod bench_parallel;
+mod bench_spec;
 pub mod chat;
 pub mod completions;
 pub mod info;
@@ -10,6 +11,7 @@ mod prompt;
 pub mod run;
 pub mod serve;
 mod session;
+mod speculative;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -255,7 +257,7 @@ pub fn load_blocking(
     loaded_model(model, settings)
 }
 
-fn model_options(header: &GgufFile, settings: &Settings) -> ModelOptions {
+pub(crate) fn model_options(header: &GgufFile, settings: &Settings) -> ModelOptions {
     let suppress_tokens = header
         .get_array("tokenizer.ggml.suppress_tokens")
         .map(|a| {

@@ -10,7 +10,7 @@ use tokio::sync::mpsc;
 use super::session::Session;
 use super::{
     Global, batch, chat, context_options, load, model_file, model_layer, prompt, sampling_layer,
-    settings,
+    settings, speculative,
 };
 use crate::cli::RunArgs;
 use crate::config::defaults;
@@ -22,9 +22,17 @@ use crate::report;
 pub async fn run(args: RunArgs, global: &Global) -> anyhow::Result<()> {
     let mut flags = model_layer(&args.model);
     flags.sampling = Some(sampling_layer(&args.sampling));
+    flags.speculative = speculative::spec_layer(&args.spec);
     let settings = settings(global, flags)?;
     let (path, header) = model_file(&settings)?;
     super::preflight(&path, &header, &settings)?;
+    let draft = speculative::check_draft(&header, &settings)?;
+    if args.batch.is_some() && settings.speculative.enabled() {
+        return Err(fail(
+            Exit::Usage,
+            "--batch shares each decode step among prompts and does not draft; drop --draft-model/--lookup, or run prompts one at a time",
+        ));
+    }
     let max_tokens = max_tokens(args.max_tokens)?;
     let interactive = args.prompt.is_none()
         && args.file.is_none()
@@ -46,6 +54,7 @@ pub async fn run(args: RunArgs, global: &Global) -> anyhow::Result<()> {
     };
 
     let model = load(&path, &header, &settings, interrupts.flag()).await?;
+    let spec = speculative::setup(draft, &settings, interrupts.flag()).await?;
     let use_chat = !args.raw && model.chat.is_some();
     if global.verbose > 0 {
         let how = match (&model.chat, use_chat) {
@@ -68,6 +77,7 @@ pub async fn run(args: RunArgs, global: &Global) -> anyhow::Result<()> {
         max_tokens,
         ignore_eos: args.ignore_eos,
         interrupts,
+        spec,
     };
     if let Some(file) = &args.batch {
         let parallel = args.parallel.unwrap_or(defaults::PARALLEL);
@@ -91,9 +101,9 @@ async fn single(s: &Session, text: String, json: bool, verbose: bool) -> anyhow:
     let ctx_opts = context_options(&s.settings);
     let (tx, mut rx) = mpsc::channel::<Event>(64);
     let cancel = s.interrupts.flag();
-    let (model, task_req) = (Arc::clone(&s.model), req.clone());
+    let (model, task_req, spec) = (Arc::clone(&s.model), req.clone(), s.spec.clone());
     let task = tokio::task::spawn_blocking(move || {
-        engine::complete_once(model, &ctx_opts, &task_req, tx, &cancel)
+        engine::complete_once(model, &ctx_opts, spec.as_ref(), &task_req, tx, &cancel)
     });
 
     let mut collected = String::new();

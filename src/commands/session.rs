@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use crate::config::Settings;
 use crate::engine::request::random_seed;
+use crate::engine::speculative::SpecSetup;
 use crate::engine::template::{Message, Role};
 use crate::engine::{GenerateRequest, LoadedModel, Prompt};
 use crate::report::RunFacts;
@@ -20,6 +21,8 @@ pub struct Session {
     pub max_tokens: Option<u32>,
     pub ignore_eos: bool,
     pub interrupts: Interrupts,
+    /// Speculative decoding (draft model, prompt lookup), when asked for.
+    pub spec: Option<SpecSetup>,
 }
 
 impl Session {

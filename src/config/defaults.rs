@@ -42,6 +42,14 @@ defaults! {
     BODY_LIMIT: u64 = 4194304;
     REQUEST_TIMEOUT: u64 = 600;
     SHUTDOWN_GRACE: u64 = 10;
+    /// Speculative decoding. llama.cpp drafts a fixed 3 tokens (p_min 0); we adapt the
+    /// length to measured costs up to 16, and stop a draft once it is unsure (p < 0.75, the
+    /// value llama.cpp's server used before): an unsure draft token is rarely kept.
+    DRAFT_MAX: u32 = 16;
+    DRAFT_MIN: u32 = 0;
+    DRAFT_P_MIN: f32 = 0.75;
+    /// Longest n-gram prompt lookup matches (llama-lookup's LLAMA_NGRAM_MAX is 4).
+    LOOKUP_NGRAM: u32 = 3;
     /// `inferno bench`: llama-bench's tests and repetitions.
     BENCH_PROMPT: u32 = 512;
     BENCH_GEN: u32 = 128;

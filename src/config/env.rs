@@ -36,6 +36,9 @@ pub const ENV_KEYS: &[(&str, &str)] = &[
     ("INFERNO_SERVER_BODY_LIMIT", "server.body_limit"),
     ("INFERNO_SERVER_REQUEST_TIMEOUT", "server.request_timeout"),
     ("INFERNO_SERVER_SHUTDOWN_GRACE", "server.shutdown_grace"),
+    ("INFERNO_DRAFT_MODEL", "speculative.draft_model"),
+    ("INFERNO_DRAFT_MAX", "speculative.draft_max"),
+    ("INFERNO_LOOKUP", "speculative.lookup"),
 ];
 
 /// `INFERNO_*` variables that are not settings but are read elsewhere.
@@ -120,6 +123,18 @@ pub fn from_env(env: &[(String, String)]) -> anyhow::Result<Layer> {
                     }
                     _ => sv.shutdown_grace = Some(parse_num(value).map_err(bad)?),
                 }
+            }
+            "speculative.draft_model" => {
+                let sp = layer.speculative.get_or_insert_with(Default::default);
+                sp.draft_model = Some(PathBuf::from(value));
+            }
+            "speculative.draft_max" => {
+                let sp = layer.speculative.get_or_insert_with(Default::default);
+                sp.draft_max = Some(parse_num(value).map_err(bad)?);
+            }
+            "speculative.lookup" => {
+                let sp = layer.speculative.get_or_insert_with(Default::default);
+                sp.lookup = Some(parse_bool(value).map_err(bad)?);
             }
             _ => unreachable!("every ENV_KEYS entry is handled"),
         }

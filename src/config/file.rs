@@ -10,7 +10,7 @@ use std::path::Path;
 use super::settings::Layer;
 use crate::error::{Exit, fail};
 
-/// Parse one TOML file strictly. Relative `default_model` paths are relative to the file.
+/// Parse one TOML file strictly. Relative model paths are relative to the file.
 pub fn parse_file(path: &Path) -> anyhow::Result<Layer> {
     let text = std::fs::read_to_string(path).map_err(|e| {
         fail(
@@ -28,6 +28,12 @@ pub fn parse_file(path: &Path) -> anyhow::Result<Layer> {
         && m.is_relative()
     {
         layer.default_model = Some(dir.join(m));
+    }
+    if let Some(spec) = &mut layer.speculative
+        && let (Some(m), Some(dir)) = (&spec.draft_model, path.parent())
+        && m.is_relative()
+    {
+        spec.draft_model = Some(dir.join(m));
     }
     Ok(layer)
 }

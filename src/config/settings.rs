@@ -25,6 +25,7 @@ pub struct Layer {
     pub backend_config: Option<BackendLayer>,
     pub sampling: Option<SamplingLayer>,
     pub server: Option<ServerLayer>,
+    pub speculative: Option<SpeculativeLayer>,
     /// `INFERNO_SKIP_MODEL_CHECKS`: hand models to llama.cpp without the semantic checks, so
     /// tests can show that what slips past them still ends cleanly. Not a file key.
     #[serde(skip)]
@@ -69,6 +70,19 @@ pub struct ServerLayer {
     pub body_limit: Option<u64>,
     pub request_timeout: Option<u64>,
     pub shutdown_grace: Option<u64>,
+}
+
+#[derive(Debug, Default, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct SpeculativeLayer {
+    pub draft_model: Option<PathBuf>,
+    pub draft_max: Option<u32>,
+    pub draft_min: Option<u32>,
+    pub draft_p_min: Option<f32>,
+    pub draft_gpu_layers: Option<u32>,
+    pub lookup: Option<bool>,
+    pub lookup_ngram: Option<u32>,
+    pub adaptive: Option<bool>,
 }
 
 /// llama.cpp's flash-attention policy.
@@ -119,6 +133,32 @@ pub struct Settings {
     /// See [`Layer::skip_model_checks`].
     pub skip_model_checks: bool,
     pub server: ServerSettings,
+    pub speculative: SpeculativeSettings,
+}
+
+/// Speculative decoding: a draft model and/or prompt lookup (off unless one is set).
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct SpeculativeSettings {
+    pub draft_model: Option<PathBuf>,
+    /// Most tokens proposed per step.
+    pub draft_max: u32,
+    /// Fewest drafted tokens worth verifying.
+    pub draft_min: u32,
+    /// The draft stops when its best token's probability falls below this.
+    pub draft_p_min: f32,
+    /// Layers of the draft on the GPU (`None`: as the target's).
+    pub draft_gpu_layers: Option<u32>,
+    pub lookup: bool,
+    /// Longest n-gram prompt lookup matches.
+    pub lookup_ngram: u32,
+    /// Choose the draft length from measured costs, and stop drafting when it does not pay.
+    pub adaptive: bool,
+}
+
+impl SpeculativeSettings {
+    pub fn enabled(&self) -> bool {
+        self.draft_model.is_some() || self.lookup
+    }
 }
 
 /// `inferno serve`'s settings.
@@ -207,6 +247,18 @@ impl Layer {
                 request_timeout: hi.request_timeout.or(lo.request_timeout),
                 shutdown_grace: hi.shutdown_grace.or(lo.shutdown_grace),
             }),
+            speculative: merge_opt(self.speculative, higher.speculative, |lo, hi| {
+                SpeculativeLayer {
+                    draft_model: hi.draft_model.or(lo.draft_model),
+                    draft_max: hi.draft_max.or(lo.draft_max),
+                    draft_min: hi.draft_min.or(lo.draft_min),
+                    draft_p_min: hi.draft_p_min.or(lo.draft_p_min),
+                    draft_gpu_layers: hi.draft_gpu_layers.or(lo.draft_gpu_layers),
+                    lookup: hi.lookup.or(lo.lookup),
+                    lookup_ngram: hi.lookup_ngram.or(lo.lookup_ngram),
+                    adaptive: hi.adaptive.or(lo.adaptive),
+                }
+            }),
             backend_config: merge_opt(self.backend_config, higher.backend_config, |lo, hi| {
                 BackendLayer {
                     gpu_enabled: hi.gpu_enabled.or(lo.gpu_enabled),
@@ -288,9 +340,23 @@ pub(super) fn finish(
         sources,
         skip_model_checks: layer.skip_model_checks.unwrap_or(false),
         server: server(layer.server.unwrap_or_default()),
+        speculative: speculative(layer.speculative.unwrap_or_default()),
     };
     validate(&settings)?;
     Ok(settings)
+}
+
+fn speculative(l: SpeculativeLayer) -> SpeculativeSettings {
+    SpeculativeSettings {
+        draft_model: l.draft_model,
+        draft_max: l.draft_max.unwrap_or(defaults::DRAFT_MAX),
+        draft_min: l.draft_min.unwrap_or(defaults::DRAFT_MIN),
+        draft_p_min: l.draft_p_min.unwrap_or(defaults::DRAFT_P_MIN),
+        draft_gpu_layers: l.draft_gpu_layers,
+        lookup: l.lookup.unwrap_or(false),
+        lookup_ngram: l.lookup_ngram.unwrap_or(defaults::LOOKUP_NGRAM),
+        adaptive: l.adaptive.unwrap_or(true),
+    }
 }
 
 fn server(l: ServerLayer) -> ServerSettings {

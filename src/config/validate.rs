@@ -135,6 +135,38 @@ pub(super) fn validate(s: &Settings) -> anyhow::Result<()> {
             "must be at least 1 second".into(),
         );
     }
+    let sp = &s.speculative;
+    if sp.draft_max == 0 || sp.draft_max > 64 {
+        return bad(
+            "--draft-max",
+            "speculative.draft_max",
+            format!("{} must be between 1 and 64", sp.draft_max),
+        );
+    }
+    if sp.draft_min > sp.draft_max {
+        return bad(
+            "--draft-min",
+            "speculative.draft_min",
+            format!(
+                "{} must not exceed --draft-max ({})",
+                sp.draft_min, sp.draft_max
+            ),
+        );
+    }
+    if !(0.0..=1.0).contains(&sp.draft_p_min) {
+        return bad(
+            "--draft-p-min",
+            "speculative.draft_p_min",
+            format!("{} must be between 0 and 1", sp.draft_p_min),
+        );
+    }
+    if sp.lookup_ngram == 0 || sp.lookup_ngram > 8 {
+        return bad(
+            "--lookup-ngram",
+            "speculative.lookup_ngram",
+            format!("{} must be between 1 and 8", sp.lookup_ngram),
+        );
+    }
     if p.seed == Some(RANDOM_SEED_MARKER) {
         return bad(
             "-s/--seed",

@@ -80,3 +80,35 @@ pub fn new_context<'m>(
         }
     }
 }
+
+/// llama.cpp's warm-up (common_init_from_params): one small batch and one single token
+/// through the graph, then an empty cache, so the first request does not pay for first-use
+/// work in the backends (kernel loading, CUDA graph capture). A server does this once.
+pub fn warm_up(ctx: &mut LlamaContext<'_>, model: &LoadedModel) -> anyhow::Result<()> {
+    let vocab = model.model.vocab();
+    let first = vocab.bos();
+    let first = if (0..model.model.n_vocab()).contains(&first.0) {
+        first
+    } else {
+        llama_cpp_2::token::LlamaToken(0)
+    };
+    let mut batch = llama_cpp_2::llama_batch::LlamaBatch::new(2, 1);
+    let two = [first, first];
+    let sizes: &[&[llama_cpp_2::token::LlamaToken]] = if ctx.n_batch() >= 2 {
+        &[&two, &two[..1]]
+    } else {
+        &[&two[..1]]
+    };
+    for &tokens in sizes {
+        batch.clear();
+        for (i, &t) in tokens.iter().enumerate() {
+            batch.add(t, i as i32, &[0], i + 1 == tokens.len())?;
+        }
+        ctx.clear_kv_cache();
+        ctx.decode(&mut batch)
+            .map_err(|e| fail(Exit::Inference, format!("llama.cpp failed to decode: {e}")))?;
+    }
+    ctx.synchronize();
+    ctx.clear_kv_cache();
+    Ok(())
+}

@@ -17,11 +17,12 @@ use llama_cpp_2::llama_batch::LlamaBatch;
 use llama_cpp_2::token::LlamaToken;
 
 use super::context::{ContextOptions, new_context};
+use super::emit::TextOut;
 use super::logs::Buffer;
 use super::model::LoadedModel;
 use super::request::{GenerateRequest, GenerationStats, Prompt, StopReason};
 use super::sampler::Sampler;
-use super::text::{StopFilter, Utf8Stream};
+use super::speculative::{self, SpecStats, Speculator};
 use crate::error::{Exit, fail};
 
 /// A context plus the position of the next token.
@@ -162,13 +163,9 @@ impl<'m> Inference<'m> {
         sampler: &mut Sampler,
         cancel: &AtomicBool,
         started: Instant,
-        mut emit: impl FnMut(String) -> bool,
+        emit: impl FnMut(String) -> bool,
     ) -> anyhow::Result<Generated> {
-        let vocab = self.model.model.vocab();
-        let mut utf8 = Utf8Stream::default();
-        let mut stops = StopFilter::new(req.stop.clone());
-        let mut tokens = Vec::new();
-        let mut ttft_ms = None;
+        let mut out = TextOut::new(&self.model.model, req, started, emit);
         let gen_start = Instant::now();
         let reason = loop {
             if cancel.load(Ordering::Relaxed) {
@@ -176,25 +173,13 @@ impl<'m> Inference<'m> {
             }
             if req
                 .max_tokens
-                .is_some_and(|max| tokens.len() >= max as usize)
+                .is_some_and(|max| out.tokens.len() >= max as usize)
             {
                 break StopReason::MaxTokens;
             }
             let token = self.sample(sampler);
-            if vocab.is_eog(token) {
-                break StopReason::Eog;
-            }
-            tokens.push(token);
-            let piece = vocab.token_to_piece(token, false, None);
-            let filtered = stops.push(&utf8.push(&piece));
-            if ttft_ms.is_none() {
-                ttft_ms = Some(started.elapsed().as_secs_f64() * 1e3);
-            }
-            if !filtered.text.is_empty() && !emit(filtered.text) {
-                break StopReason::Interrupted;
-            }
-            if filtered.stopped {
-                break StopReason::StopSequence;
+            if let Some(reason) = out.token(token) {
+                break reason;
             }
             if self.n_past() >= self.n_ctx() {
                 break StopReason::ContextFull;
@@ -202,23 +187,53 @@ impl<'m> Inference<'m> {
             self.push(token)?;
         };
         let gen_ms = gen_start.elapsed().as_secs_f64() * 1e3;
-        if reason != StopReason::StopSequence {
-            let rest = utf8.finish();
-            let tail = stops.push(&rest);
-            let mut last = tail.text;
-            if !tail.stopped {
-                last.push_str(&stops.finish());
-            }
-            if !last.is_empty() {
-                emit(last);
-            }
-        }
+        out.finish(reason);
         Ok(Generated {
-            tokens,
+            tokens: out.tokens,
             reason,
-            ttft_ms,
+            ttft_ms: out.ttft_ms,
             gen_ms,
+            speculative: None,
         })
+    }
+
+    /// Evaluate `tokens` in one batch after the cache, with logits for every one of them (row
+    /// i: the next-token logits after `tokens[..=i]`): speculative decoding's verification.
+    pub fn verify(&mut self, tokens: &[LlamaToken]) -> anyhow::Result<()> {
+        self.batch.clear();
+        for (i, &tok) in tokens.iter().enumerate() {
+            self.batch
+                .add(tok, (self.kv.len() + i) as i32, &[0], true)?;
+        }
+        self.ctx
+            .decode(&mut self.batch)
+            .map_err(|e| fail(Exit::Inference, format!("llama.cpp failed to decode: {e}")))?;
+        self.kv.extend_from_slice(tokens);
+        self.logits_index = tokens.len() as i32 - 1;
+        Ok(())
+    }
+
+    /// Drop cached tokens from position `n` on (rejected proposals). False when this cache
+    /// cannot drop a suffix (recurrent models); the caller then starts over.
+    pub fn truncate(&mut self, n: usize) -> bool {
+        if n >= self.kv.len() {
+            return true;
+        }
+        if self.ctx.kv_cache_seq_rm(0, Some(n as u32), None).is_err() {
+            return false;
+        }
+        self.kv.truncate(n);
+        true
+    }
+
+    /// The batch row whose logits are next to sample.
+    pub fn logits_index(&self) -> i32 {
+        self.logits_index
+    }
+
+    /// The tokens in the cache.
+    pub fn cached(&self) -> &[LlamaToken] {
+        &self.kv
     }
 }
 
@@ -229,15 +244,19 @@ pub struct Generated {
     pub reason: StopReason,
     pub ttft_ms: Option<f64>,
     pub gen_ms: f64,
+    /// Drafting figures, when speculative decoding generated the text.
+    pub speculative: Option<SpecStats>,
 }
 
 impl Inference<'_> {
     /// Answer a request: evaluate its prompt (re-using what the cache already holds), then
-    /// stream the reply.
+    /// stream the reply, with proposals from `spec` when given (and no grammar constrains the
+    /// output: a grammar's state cannot be rewound past rejected proposals).
     pub fn complete(
         &mut self,
         req: &GenerateRequest,
         cancel: &AtomicBool,
+        spec: Option<&mut Speculator<'_>>,
         emit: impl FnMut(String) -> bool,
     ) -> anyhow::Result<GenerationStats> {
         let started = Instant::now();
@@ -256,10 +275,23 @@ impl Inference<'_> {
             ));
         }
         let evaluated = self.prefill(&prompt, cancel)?;
+        let mut spec = spec.filter(|_| req.grammar.is_none());
+        if let Some(s) = spec.as_mut() {
+            s.reset(req);
+        }
+        if let Some(draft) = spec.as_mut().and_then(|s| s.draft.as_mut()) {
+            // The draft reads the prompt too; it counts as prompt time.
+            draft.inf.prefill(&prompt, cancel)?;
+        }
         let prompt_ms = started.elapsed().as_secs_f64() * 1e3;
         let mut sampler = Sampler::new(self.model, req, self.n_ctx())?;
         sampler.accept_prompt(&prompt);
-        let out = self.stream(req, &mut sampler, cancel, started, emit)?;
+        let out = match spec {
+            Some(spec) => {
+                speculative::stream(self, spec, req, &mut sampler, cancel, started, emit)?
+            }
+            None => self.stream(req, &mut sampler, cancel, started, emit)?,
+        };
         Ok(GenerationStats {
             prompt_tokens: evaluated,
             prompt_ms,
@@ -269,6 +301,7 @@ impl Inference<'_> {
             stop_reason: out.reason,
             n_ctx: self.n_ctx() as u32,
             context_buffers: self.buffers.clone(),
+            speculative: out.speculative,
         })
     }
 }

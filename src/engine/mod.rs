@@ -10,6 +10,7 @@
 //!   --batch, bench --parallel).
 //! - [`grammar`]: GBNF grammars, from JSON schemas, for constrained output.
 //! - [`sampler`]: the sampler chain in llama.cpp's order.
+//! - [`speculative`]: speculative decoding (a draft model, prompt lookup) for one sequence.
 //! - [`worker`]: running inferences on a blocking thread, text over a tokio channel.
 //! - [`request`]: what callers ask for ([`GenerateRequest`]) and get back ([`GenerationStats`]).
 //! - [`template`]: chat templates; [`text`]: UTF-8 streaming and stop sequences.
@@ -20,6 +21,7 @@ pub mod backend;
 pub mod batch;
 pub mod context;
 mod crash;
+mod emit;
 pub mod grammar;
 pub mod inference;
 pub mod logs;
@@ -27,6 +29,7 @@ pub mod model;
 mod plugins;
 pub mod request;
 pub mod sampler;
+pub mod speculative;
 pub mod template;
 pub mod text;
 pub mod worker;

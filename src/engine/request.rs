@@ -1,6 +1,7 @@
 //! What callers ask the engine for and what they get back: plain types, no llama.cpp.
 
 use super::logs::Buffer;
+use super::speculative::SpecStats;
 use super::template::Message;
 use crate::config::SamplingSettings;
 use crate::config::defaults::RANDOM_SEED_MARKER;
@@ -76,6 +77,18 @@ impl TopTwo {
             second,
         }
     }
+
+    /// `"best" 15.358, "second" 15.229 (0.129)`, with `text` spelling a token id.
+    pub fn describe(&self, text: impl Fn(i32) -> String) -> String {
+        format!(
+            "{:?} {:.3}, {:?} {:.3} ({:.3})",
+            text(self.first.0),
+            self.first.1,
+            text(self.second.0),
+            self.second.1,
+            self.first.1 - self.second.1
+        )
+    }
 }
 
 impl GenerateRequest {
@@ -107,6 +120,8 @@ pub struct GenerationStats {
     pub n_ctx: u32,
     /// KV cache and compute buffers of this context.
     pub context_buffers: Vec<Buffer>,
+    /// Drafting figures, when speculative decoding was used.
+    pub speculative: Option<SpecStats>,
 }
 
 /// A seed from the OS's randomness (std's hasher keys are seeded from it), never llama.cpp's

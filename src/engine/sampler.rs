@@ -21,6 +21,24 @@ use crate::error::{Exit, fail};
 pub struct Sampler {
     chain: LlamaSampler,
     grammar: Option<LlamaSampler>,
+    shortcut: Shortcut,
+    /// With a shortcut, the logit biases (ids in order, summed per id) applied while
+    /// selecting candidates instead of by the chain.
+    adjust: Vec<(usize, f32)>,
+}
+
+/// llama.cpp's sampling starts by copying every logit into a candidate array (151,936
+/// entries for Qwen), per request per token: with many requests in a batch that copy, not the
+/// decode, can bound the step. When nothing before top-k changes logits but biases on a few
+/// ids (the request's `logit_bias`, suppressed tokens, end of generation with `ignore_eos`;
+/// not penalties or a grammar), the same pick is made from fewer candidates: greedy is the
+/// first largest biased logit, and top-k keeps the same k best, which the rest of the chain
+/// (top-p, min-p, temperature, the seeded draw) then sees exactly as it would have.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Shortcut {
+    None,
+    Greedy,
+    TopK(usize),
 }
 
 impl Sampler {
@@ -36,9 +54,37 @@ impl Sampler {
                 )
             })?),
         };
+        let s = &req.sampling;
+        let plain = grammar.is_none() && !penalized(req);
+        let shortcut = match (plain, s.temp == 0.0, s.top_k) {
+            (false, _, _) => Shortcut::None,
+            (true, true, _) => Shortcut::Greedy,
+            (true, false, k) if k > 0 => Shortcut::TopK(k as usize),
+            _ => Shortcut::None,
+        };
+        let biases = biases(model, req);
+        if shortcut == Shortcut::None {
+            return Ok(Sampler {
+                chain: chain_with(model, req, n_ctx, true, biases),
+                grammar,
+                shortcut,
+                adjust: Vec::new(),
+            });
+        }
+        let mut adjust: Vec<(usize, f32)> = Vec::new();
+        for b in &biases {
+            let id = b.token().0 as usize;
+            match adjust.iter_mut().find(|(i, _)| *i == id) {
+                Some((_, v)) => *v += b.bias(),
+                None => adjust.push((id, b.bias())),
+            }
+        }
+        adjust.sort_by_key(|&(i, _)| i);
         Ok(Sampler {
-            chain: chain(model, req, n_ctx),
+            chain: chain_with(model, req, n_ctx, true, Vec::new()),
             grammar,
+            shortcut,
+            adjust,
         })
     }
 
@@ -49,16 +95,51 @@ impl Sampler {
 
     /// Pick the next token from the logits at batch index `idx`, and remember it.
     pub fn sample(&mut self, ctx: &LlamaContext<'_>, idx: i32) -> LlamaToken {
-        if self.grammar.is_none() {
+        match self.shortcut {
+            Shortcut::Greedy if self.adjust.is_empty() => {
+                let token = LlamaToken(argmax(ctx.get_logits_ith(idx)) as i32);
+                self.chain.accept(token);
+                token
+            }
+            Shortcut::Greedy => {
+                let best = top_k(ctx.get_logits_ith(idx), 1, &self.adjust);
+                let token = best.data.first().map_or(LlamaToken(0), |d| d.id());
+                self.chain.accept(token);
+                token
+            }
+            Shortcut::TopK(k) => {
+                let mut best = top_k(ctx.get_logits_ith(idx), k, &self.adjust);
+                best.apply_sampler(&mut self.chain);
+                let token = best.selected_token().unwrap_or(LlamaToken(0));
+                self.chain.accept(token);
+                token
+            }
             // llama_sampler_sample: apply the chain, pick, accept.
-            return self.chain.sample(ctx, idx);
+            Shortcut::None if self.grammar.is_none() => self.chain.sample(ctx, idx),
+            Shortcut::None => self.pick(|| ctx.token_data_array_ith(idx)),
         }
-        self.pick(|| ctx.token_data_array_ith(idx))
     }
 
     /// Pick the next token from logits kept from an earlier evaluation (see the batch
     /// engine's prompt reuse), exactly as [`Sampler::sample`] would from the context.
     pub fn sample_saved(&mut self, logits: &[f32]) -> LlamaToken {
+        // With a shortcut the chain has no bias sampler: the shortcut applies the biases.
+        if let Shortcut::Greedy | Shortcut::TopK(_) = self.shortcut {
+            let k = match self.shortcut {
+                Shortcut::TopK(k) => k,
+                _ => 1,
+            };
+            let mut best = top_k(logits, k, &self.adjust);
+            if k > 1 {
+                best.apply_sampler(&mut self.chain);
+            }
+            let token = match k {
+                1 => best.data.first().map_or(LlamaToken(0), |d| d.id()),
+                _ => best.selected_token().unwrap_or(LlamaToken(0)),
+            };
+            self.chain.accept(token);
+            return token;
+        }
         self.pick(|| {
             LlamaTokenDataArray::new(
                 logits
@@ -94,11 +175,77 @@ impl Sampler {
     }
 }
 
-/// The chain for `req` (see the module's documentation for the order).
-fn chain(model: &LoadedModel, req: &GenerateRequest, n_ctx: usize) -> LlamaSampler {
+/// The index of the first largest value (llama.cpp's greedy sampler keeps the first of
+/// equals).
+fn argmax(logits: &[f32]) -> usize {
+    let mut best = 0;
+    for (i, &l) in logits.iter().enumerate() {
+        if l > logits[best] {
+            best = i;
+        }
+    }
+    best
+}
+
+/// The `k` largest logits after the biases `adjust` (ids in order; -inf removes the id), as
+/// candidates, best first (ties: the lower id first). The `k + adjust.len()` best unbiased
+/// logits hold the k best of the ids without a bias, whatever the biases remove.
+fn top_k(logits: &[f32], k: usize, adjust: &[(usize, f32)]) -> LlamaTokenDataArray {
+    let k = k.min(logits.len()).max(1);
+    let want = (k + adjust.len()).min(logits.len());
+    // A sorted buffer of the best so far; most logits fail the first comparison.
+    let mut best: Vec<(f32, usize)> = Vec::with_capacity(want + 1);
+    for (i, &l) in logits.iter().enumerate() {
+        if best.len() == want && l <= best[want - 1].0 {
+            continue;
+        }
+        let at = best.partition_point(|&(b, _)| b >= l);
+        best.insert(at, (l, i));
+        best.truncate(want);
+    }
+    if !adjust.is_empty() {
+        let biased = |i: usize| adjust.binary_search_by_key(&i, |&(id, _)| id).is_ok();
+        best.retain(|&(_, i)| !biased(i));
+        best.extend(
+            adjust
+                .iter()
+                .filter(|&&(i, _)| i < logits.len())
+                .map(|&(i, b)| (logits[i] + b, i))
+                .filter(|&(l, _)| l > f32::NEG_INFINITY),
+        );
+        best.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+        best.truncate(k);
+    }
+    LlamaTokenDataArray::new(
+        best.into_iter()
+            .map(|(l, i)| LlamaTokenData::new(LlamaToken(i as i32), l, 0.0))
+            .collect(),
+        true,
+    )
+}
+
+fn penalized(req: &GenerateRequest) -> bool {
     let s = &req.sampling;
+    (s.repeat_penalty != 1.0 || s.frequency_penalty != 0.0 || s.presence_penalty != 0.0)
+        && s.repeat_last_n != 0
+}
+
+/// The chain for `req` (see the module's documentation for the order). Without `pick`, the
+/// chain only shapes the candidates (biases, penalties, top-k, top-p, min-p, temperature) and
+/// leaves the draw to the caller (speculative decoding's rejection sampling).
+pub(super) fn chain(
+    model: &LoadedModel,
+    req: &GenerateRequest,
+    n_ctx: usize,
+    pick: bool,
+) -> LlamaSampler {
+    chain_with(model, req, n_ctx, pick, biases(model, req))
+}
+
+/// The logit biases of `req`: its own, the model's suppressed tokens and, with `ignore_eos`,
+/// every end-of-generation token (these two at -inf).
+fn biases(model: &LoadedModel, req: &GenerateRequest) -> Vec<LlamaLogitBias> {
     let n_vocab = model.model.n_vocab();
-    let mut chain = Vec::new();
     let mut biases: Vec<LlamaLogitBias> = req
         .logit_bias
         .iter()
@@ -115,13 +262,23 @@ fn chain(model: &LoadedModel, req: &GenerateRequest, n_ctx: usize) -> LlamaSampl
             .into_iter()
             .map(|t| LlamaLogitBias::new(t, f32::NEG_INFINITY)),
     );
+    biases
+}
+
+fn chain_with(
+    model: &LoadedModel,
+    req: &GenerateRequest,
+    n_ctx: usize,
+    pick: bool,
+    biases: Vec<LlamaLogitBias>,
+) -> LlamaSampler {
+    let s = &req.sampling;
+    let n_vocab = model.model.n_vocab();
+    let mut chain = Vec::new();
     if !biases.is_empty() {
         chain.push(LlamaSampler::logit_bias(n_vocab, &biases));
     }
-    let penalize =
-        (s.repeat_penalty != 1.0 || s.frequency_penalty != 0.0 || s.presence_penalty != 0.0)
-            && s.repeat_last_n != 0;
-    if penalize {
+    if penalized(req) {
         let last_n = if s.repeat_last_n < 0 {
             n_ctx as i32
         } else {
@@ -136,7 +293,9 @@ fn chain(model: &LoadedModel, req: &GenerateRequest, n_ctx: usize) -> LlamaSampl
         ));
     }
     if s.temp == 0.0 {
-        chain.push(LlamaSampler::greedy());
+        if pick {
+            chain.push(LlamaSampler::greedy());
+        }
     } else {
         if s.top_k > 0 {
             chain.push(LlamaSampler::top_k(s.top_k));
@@ -144,7 +303,78 @@ fn chain(model: &LoadedModel, req: &GenerateRequest, n_ctx: usize) -> LlamaSampl
         chain.push(LlamaSampler::top_p(s.top_p, 1));
         chain.push(LlamaSampler::min_p(s.min_p, 1));
         chain.push(LlamaSampler::temp(s.temp));
-        chain.push(LlamaSampler::dist(req.seed));
+        if pick {
+            chain.push(LlamaSampler::dist(req.seed));
+        }
     }
     LlamaSampler::chain_simple(chain)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shortcuts_pick_what_a_full_scan_picks() {
+        let mut rng = fastrand::Rng::with_seed(3);
+        for _ in 0..200 {
+            let n = rng.usize(1..400);
+            // Few distinct values, so ties are common.
+            let logits: Vec<f32> = (0..n).map(|_| rng.u8(0..20) as f32 * 0.5).collect();
+            let first_max = logits
+                .iter()
+                .enumerate()
+                .fold(0, |b, (i, &l)| if l > logits[b] { i } else { b });
+            assert_eq!(argmax(&logits), first_max);
+            let k = rng.usize(1..50);
+            let got: Vec<(i32, f32)> = top_k(&logits, k, &[])
+                .data
+                .iter()
+                .map(|d| (d.id().0, d.logit()))
+                .collect();
+            let mut all: Vec<(i32, f32)> = logits
+                .iter()
+                .enumerate()
+                .map(|(i, &l)| (i as i32, l))
+                .collect();
+            all.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+            all.truncate(k.min(n));
+            assert_eq!(got, all);
+            // With biases on a few ids (some removing them): the same as biasing every
+            // logit, then sorting.
+            let mut adjust: Vec<(usize, f32)> = (0..rng.usize(0..6))
+                .map(|_| {
+                    (
+                        rng.usize(0..n),
+                        if rng.bool() {
+                            f32::NEG_INFINITY
+                        } else {
+                            rng.u8(0..8) as f32 - 4.0
+                        },
+                    )
+                })
+                .collect();
+            adjust.sort_by_key(|&(i, _)| i);
+            adjust.dedup_by_key(|&mut (i, _)| i);
+            let got: Vec<(i32, f32)> = top_k(&logits, k, &adjust)
+                .data
+                .iter()
+                .map(|d| (d.id().0, d.logit()))
+                .collect();
+            let mut all: Vec<(i32, f32)> = logits
+                .iter()
+                .enumerate()
+                .map(|(i, &l)| {
+                    (
+                        i as i32,
+                        l + adjust.iter().find(|a| a.0 == i).map_or(0.0, |a| a.1),
+                    )
+                })
+                .filter(|&(_, l)| l > f32::NEG_INFINITY)
+                .collect();
+            all.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+            all.truncate(k.min(n));
+            assert_eq!(got, all);
+        }
+    }
 }

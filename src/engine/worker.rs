@@ -11,6 +11,7 @@ use super::context::ContextOptions;
 use super::inference::Inference;
 use super::model::LoadedModel;
 use super::request::{GenerateRequest, GenerationStats};
+use super::speculative::SpecSetup;
 
 /// What the generating thread sends to the async side.
 #[derive(Debug)]
@@ -37,12 +38,14 @@ pub enum ChatCommand {
 pub fn complete_once(
     model: Arc<LoadedModel>,
     ctx_opts: &ContextOptions,
+    spec: Option<&SpecSetup>,
     req: &GenerateRequest,
     tx: mpsc::Sender<Event>,
     cancel: &AtomicBool,
 ) -> anyhow::Result<GenerationStats> {
     let mut inf = Inference::new(&model, ctx_opts)?;
-    inf.complete(req, cancel, |text| {
+    let mut spec = spec.map(|s| s.speculator(ctx_opts)).transpose()?;
+    inf.complete(req, cancel, spec.as_mut(), |text| {
         tx.blocking_send(Event::Text(text)).is_ok()
     })
 }
@@ -52,11 +55,13 @@ pub fn complete_once(
 pub fn chat_worker(
     model: Arc<LoadedModel>,
     ctx_opts: &ContextOptions,
+    spec: Option<&SpecSetup>,
     mut commands: mpsc::UnboundedReceiver<ChatCommand>,
     tx: mpsc::Sender<Event>,
     cancel: &AtomicBool,
 ) -> anyhow::Result<()> {
     let mut inf = Inference::new(&model, ctx_opts)?;
+    let mut spec = spec.map(|s| s.speculator(ctx_opts)).transpose()?;
     if tx.blocking_send(Event::Ready).is_err() {
         return Ok(());
     }
@@ -64,7 +69,7 @@ pub fn chat_worker(
         match cmd {
             ChatCommand::Clear => inf.clear(),
             ChatCommand::Turn(req) => {
-                let result = inf.complete(&req, cancel, |text| {
+                let result = inf.complete(&req, cancel, spec.as_mut(), |text| {
                     tx.blocking_send(Event::Text(text)).is_ok()
                 });
                 if tx.blocking_send(Event::TurnEnd(result)).is_err() {

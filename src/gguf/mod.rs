@@ -12,10 +12,12 @@
 //!   layout of the data section.
 //! - [`checks`]: semantic checks (hyperparameters, tensor types, tokenizer) that catch what
 //!   would make llama.cpp abort or crash on a structurally valid file.
+//! - [`compat`]: whether a draft model shares a target's vocabulary.
 //! - [`writer`]: writes a (possibly edited) GGUF file: for the hostile-file generator and the
 //!   semantic fuzzer, which build broken models on purpose.
 
 pub mod checks;
+pub mod compat;
 #[cfg(test)]
 pub mod image;
 pub mod reader;

@@ -164,7 +164,7 @@ async fn stream(
                     t.events.recv().await
                 }
             },
-            () = tx.closed() => return None,
+            () = tx.closed() => return ended(&mut t).await,
         };
         let ok = match ev {
             Some(Event::Started { .. }) if a.kind == Kind::Chat => {
@@ -195,7 +195,20 @@ async fn stream(
             None => return None,
         };
         if !ok {
-            return None;
+            return ended(&mut t).await;
+        }
+    }
+}
+
+/// The client went away: end the request (its slot is freed within a step) and return its
+/// figures, so the log and the dashboard show what it did.
+async fn ended(t: &mut Ticket) -> Option<Completion> {
+    t.cancel();
+    loop {
+        match t.events.recv().await? {
+            Event::Done(c) => return Some(c),
+            Event::Failed(_) => return None,
+            _ => {}
         }
     }
 }

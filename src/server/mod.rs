@@ -6,6 +6,7 @@
 //! - [`stream`]: OpenAI's response and chunk shapes.
 //! - [`metrics`]: counters, the request log, `/metrics`.
 //! - [`auth`]: the API key and CORS. [`error`]: errors in OpenAI's shape.
+//! - [`dashboard`]: the live page at `/` and its data, `/api/status`.
 //!
 //! The server listens at once and loads the model in the background (`/health` says
 //! `loading` with 503 until it is ready). Ctrl-C/SIGTERM: stop accepting, let requests in
@@ -13,6 +14,7 @@
 
 mod auth;
 mod completions;
+mod dashboard;
 mod error;
 mod metrics;
 mod openai;
@@ -34,6 +36,7 @@ use serde_json::json;
 use crate::config::{SamplingSettings, ServerSettings};
 use crate::engine::LoadedModel;
 use crate::engine::batch::{BatchOptions, Scheduler};
+use crate::engine::speculative::SpecSetup;
 use crate::error::{Exit, fail};
 use crate::output;
 use crate::signals::Interrupts;
@@ -46,9 +49,15 @@ pub struct ServeOptions {
     pub sampling: SamplingSettings,
     pub batch: BatchOptions,
     pub model_path: PathBuf,
-    /// Loads the model (on a blocking thread); the server listens meanwhile.
-    pub load: Box<dyn FnOnce() -> anyhow::Result<Arc<LoadedModel>> + Send>,
+    /// What the file says about the model (for the dashboard).
+    pub facts: crate::modelinfo::ModelFacts,
+    /// Loads the model, and the draft model when speculating (on a blocking thread); the
+    /// server listens meanwhile.
+    pub load: Loader,
 }
+
+/// What the server loads in the background: the model and, when speculating, the draft.
+pub type Loader = Box<dyn FnOnce() -> anyhow::Result<(Arc<LoadedModel>, Option<SpecSetup>)> + Send>;
 
 /// Shared by every handler.
 pub struct AppState {
@@ -57,6 +66,7 @@ pub struct AppState {
     /// The name clients use in `model` (the file's stem).
     pub model_id: String,
     pub model_path: PathBuf,
+    pub facts: crate::modelinfo::ModelFacts,
     pub engine: OnceLock<Scheduler>,
     pub metrics: Metrics,
     pub started: Instant,
@@ -131,6 +141,7 @@ pub async fn run(opts: ServeOptions, interrupts: Interrupts) -> anyhow::Result<(
         sampling: opts.sampling.clone(),
         model_id,
         model_path: opts.model_path.clone(),
+        facts: opts.facts,
         engine: OnceLock::new(),
         metrics: Metrics::default(),
         started: Instant::now(),
@@ -156,11 +167,12 @@ pub async fn run(opts: ServeOptions, interrupts: Interrupts) -> anyhow::Result<(
     tokio::spawn(sampler(Arc::clone(&state)));
 
     // Load the model and start the engine while already answering /health.
-    let batch = opts.batch.clone();
+    let mut batch = opts.batch.clone();
     let load = opts.load;
     let started = tokio::select! {
         r = tokio::task::spawn_blocking(move || {
-            let model = load()?;
+            let (model, spec) = load()?;
+            batch.spec = spec;
             Scheduler::start(model, batch)
         }) => r?,
         () = interrupts.wait() => return Err(fail(interrupts.exit().unwrap_or(Exit::Interrupted), "")),
@@ -184,12 +196,16 @@ fn router(state: Arc<AppState>) -> Router {
         .route("/v1/models", get(models))
         .route("/v1/models/{id}", get(model))
         .route("/metrics", get(prometheus))
+        .route("/api/status", get(dashboard::status))
         .layer(axum::middleware::from_fn_with_state(
             Arc::clone(&state),
             auth::require_key,
         ));
     Router::new()
         .route("/health", get(health))
+        .route("/", get(dashboard::index))
+        .route("/app.js", get(dashboard::app))
+        .route("/style.css", get(dashboard::style))
         .merge(api)
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(limit))

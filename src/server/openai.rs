@@ -62,6 +62,9 @@ pub struct Common {
     pub logit_bias: Option<Map<String, Value>>,
     pub response_format: Option<ResponseFormat>,
     pub n: Option<u32>,
+    /// llama-server's extension: never stop at end-of-generation (fixed-length answers).
+    #[serde(default)]
+    pub ignore_eos: bool,
     /// Every other field, checked against [`HARMLESS`] and [`UNSUPPORTED`].
     #[serde(flatten)]
     pub rest: Map<String, Value>,
@@ -350,6 +353,7 @@ fn request(
     req.stop = stop;
     req.logit_bias = logit_bias;
     req.grammar = grammar;
+    req.ignore_eos = c.ignore_eos;
     let delivery = Delivery {
         stream: c.stream,
         include_usage: c.stream_options.is_some_and(|o| o.include_usage),

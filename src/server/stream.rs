@@ -42,13 +42,17 @@ pub fn usage(c: &Completion) -> Value {
 
 /// inferno's measured figures of the answer (an extension, as llama-server's `timings`).
 pub fn timings(c: &Completion) -> Value {
-    json!({
+    let mut t = json!({
         "queued_ms": crate::report::round2(c.queued_ms),
         "prompt_ms": crate::report::round2(c.prompt_ms),
         "ttft_ms": c.ttft_ms.map(crate::report::round2),
         "gen_ms": crate::report::round2(c.gen_ms),
         "gen_tps": crate::report::rate(c.gen_tokens, c.gen_ms).map(crate::report::round2),
-    })
+    });
+    if let Some(s) = &c.speculative {
+        t["speculative"] = json!(crate::report::SpecReport::of(s));
+    }
+    t
 }
 
 impl Answer {

@@ -10,8 +10,11 @@
 //!
 //! - [`slot`]: one request's state in a slot (prompt progress, sampler, text stream, timing).
 //! - [`scheduler`]: the thread: queue, slot assignment with prefix reuse, the decode loop.
+//! - [`single`]: the one-slot thread with speculative decoding, when a draft model or prompt
+//!   lookup is configured.
 
 mod scheduler;
+mod single;
 mod slot;
 
 use std::sync::Arc;
@@ -32,6 +35,8 @@ pub struct BatchOptions {
     /// Context per slot in `context.n_ctx` (the context holds `slots` times that).
     pub context: ContextOptions,
     pub slots: u32,
+    /// Speculative decoding (one slot only).
+    pub spec: Option<crate::engine::speculative::SpecSetup>,
     /// Requests that may wait for a slot; more are refused ([`Rejected::QueueFull`]).
     pub max_queue: usize,
 }
@@ -71,6 +76,9 @@ pub struct Completion {
     /// With [`GenerateRequest::trace`]: the two best logits at each generated position.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub trace: Vec<crate::engine::request::TopTwo>,
+    /// Drafting figures, when the request was generated speculatively.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub speculative: Option<crate::engine::speculative::SpecStats>,
 }
 
 /// Why a request was not accepted.
@@ -122,6 +130,8 @@ pub struct Scheduler {
     max_queue: usize,
     /// Tokens each slot's context holds.
     pub slot_context: usize,
+    /// The KV cache and compute buffers of the context, per device.
+    pub buffers: Vec<crate::engine::logs::Buffer>,
 }
 
 enum Command {
@@ -170,14 +180,17 @@ impl Scheduler {
         let thread_stats = Arc::clone(&stats);
         std::thread::Builder::new()
             .name("inferno-batch".into())
-            .spawn(move || scheduler::run(thread_model, opts, rx, thread_stats, ready_tx))
+            .spawn(move || match opts.spec.clone() {
+                Some(spec) => single::run(thread_model, spec, opts, rx, thread_stats, ready_tx),
+                None => scheduler::run(thread_model, opts, rx, thread_stats, ready_tx),
+            })
             .map_err(|e| {
                 fail(
                     Exit::Internal,
                     format!("cannot start the batch thread: {e}"),
                 )
             })?;
-        let slot_context = ready_rx
+        let (slot_context, buffers) = ready_rx
             .recv()
             .map_err(|_| fail(Exit::Internal, "the batch thread ended while starting"))??;
         Ok(Scheduler {
@@ -186,6 +199,7 @@ impl Scheduler {
             model,
             max_queue,
             slot_context,
+            buffers,
         })
     }
 

@@ -13,12 +13,12 @@ use tokio::sync::mpsc;
 
 use super::slot::{After, Logits, Slot};
 use super::{BatchOptions, Command, Completion, Event, Pending, Stats};
-use crate::engine::context::{ContextOptions, new_context};
+use crate::engine::context::{ContextOptions, new_context, warm_up};
 use crate::engine::model::LoadedModel;
 use crate::engine::request::StopReason;
 use crate::engine::sampler::Sampler;
 
-type Ready = std::sync::mpsc::Sender<anyhow::Result<usize>>;
+type Ready = std::sync::mpsc::Sender<anyhow::Result<(usize, Vec<crate::engine::logs::Buffer>)>>;
 
 pub(super) fn run(
     model: Arc<LoadedModel>,
@@ -33,20 +33,24 @@ pub(super) fn run(
         n_seq: slots_n,
         ..opts.context.clone()
     };
-    let mut ctx = match new_context(&model, &ctx_opts) {
-        Ok((ctx, _)) => ctx,
+    let (mut ctx, buffers) = match new_context(&model, &ctx_opts) {
+        Ok(x) => x,
         Err(e) => {
             let _ = ready.send(Err(e));
             return;
         }
     };
+    if let Err(e) = warm_up(&mut ctx, &model) {
+        let _ = ready.send(Err(e));
+        return;
+    }
     let slot_context = ctx.n_ctx() as usize / slots_n as usize;
     let n_batch = ctx.n_batch() as usize;
     stats.slots.store(slots_n as usize, Ordering::Relaxed);
     stats
         .kv_cells_total
         .store(slot_context * slots_n as usize, Ordering::Relaxed);
-    if ready.send(Ok(slot_context)).is_err() {
+    if ready.send(Ok((slot_context, buffers))).is_err() {
         return;
     }
     let mut slots: Vec<Slot> = (0..slots_n as i32).map(Slot::new).collect();
@@ -188,6 +192,7 @@ fn assign(
         let Some((i, _)) = best else { break };
         let p = queue.pop_front().expect("front exists");
         stats.queued.fetch_sub(1, Ordering::SeqCst);
+        borrow_prefix(ctx, slots, i, &p.tokens);
         let s = &mut slots[i];
         let common = s.common_prefix(&p.tokens);
         // The whole prompt is cached and its logits saved: nothing to evaluate. Otherwise at
@@ -230,6 +235,45 @@ fn assign(
             a.replay = replay;
         }
     }
+}
+
+/// Prompts worth copying from another slot rather than evaluating again.
+const MIN_BORROW: usize = 16;
+
+/// When another slot (busy or not) holds a longer prefix of `tokens` than slot `to` does (a
+/// shared system prompt, say), copy that slot's cache into `to`: llama.cpp copies whole
+/// sequences between the per-slot caches, so the copy is trimmed to the shared prefix.
+fn borrow_prefix(
+    ctx: &mut llama_cpp_2::context::LlamaContext<'_>,
+    slots: &mut [Slot],
+    to: usize,
+    tokens: &[llama_cpp_2::token::LlamaToken],
+) {
+    let own = slots[to].common_prefix(tokens);
+    let Some((from, shared)) = slots
+        .iter()
+        .enumerate()
+        .filter(|(j, _)| *j != to)
+        .map(|(j, s)| (j, s.common_prefix(tokens)))
+        .max_by_key(|&(_, n)| n)
+    else {
+        return;
+    };
+    if shared < own + MIN_BORROW {
+        return;
+    }
+    let (src, dst) = (slots[from].id, slots[to].id);
+    if ctx.kv_cache_seq_cp(src, dst, None, None).is_err()
+        || ctx.kv_cache_seq_rm(dst, Some(shared as u32), None).is_err()
+    {
+        // Could not trim the copy (e.g. a sliding-window cache): start the slot empty.
+        let _ = ctx.kv_cache_seq_rm(dst, None, None);
+        slots[to].cached.clear();
+        slots[to].prompt_logits = None;
+        return;
+    }
+    slots[to].cached = slots[from].cached[..shared].to_vec();
+    slots[to].prompt_logits = None;
 }
 
 /// Build the next batch: each generating slot's pending token, then prompt chunks (oldest

@@ -147,6 +147,7 @@ impl Slot {
             ttft_ms: a.first_text.map(|t| ms(a.submitted, t)),
             gen_ms: ms(prompt_ready, end),
             trace: a.trace.take().unwrap_or_default(),
+            speculative: None,
         };
         let _ = a.events.send(Event::Done(c.clone()));
         Some(c)
@@ -166,6 +167,7 @@ impl Completion {
             ttft_ms: None,
             gen_ms: 0.0,
             trace: Vec::new(),
+            speculative: None,
         }
     }
 }
