@@ -65,7 +65,7 @@ function tableRows(tbody, rows) {
   }));
 }
 
-function chart(canvas, series, colors) {
+function chart(canvas, series, colors, label = (v) => String(Math.round(v * 100) / 100)) {
   const ctx = canvas.getContext("2d");
   const w = canvas.width, h = canvas.height;
   ctx.clearRect(0, 0, w, h);
@@ -74,7 +74,7 @@ function chart(canvas, series, colors) {
   const n = Math.max(2, ...series.map((s) => s.length));
   ctx.font = "10px system-ui";
   ctx.fillStyle = getComputedStyle(document.body).color;
-  ctx.fillText(String(Math.round(max * 100) / 100), 4, 10);
+  ctx.fillText(label(max), 4, 10);
   series.forEach((s, k) => {
     ctx.strokeStyle = colors[k % colors.length];
     ctx.lineWidth = 1.5;
@@ -128,7 +128,7 @@ function render(s) {
   chart($("chart-prompt"), [h.map((x) => x.prompt_tps)], ["#1c7ed6"]);
   chart($("chart-slots"), [h.map((x) => x.active), h.map((x) => x.queued)], ["#2b8a3e", "#e67700"]);
   chart($("chart-kv"), [h.map((x) => x.kv_cells_used)], ["#7048e8"]);
-  chart($("chart-mem"), s.devices.map((_, i) => h.map((x) => x.device_used_bytes[i] || 0)), ["#0c8599", "#c2255c", "#5c940d"]);
+  chart($("chart-mem"), s.devices.map((_, i) => h.map((x) => x.device_used_bytes[i] || 0)), ["#0c8599", "#c2255c", "#5c940d"], bytes);
   const last = h[h.length - 1] || {};
   $("now-gen").textContent = num(last.gen_tps) + " tok/s now";
   $("now-prompt").textContent = num(last.prompt_tps) + " tok/s now";
