@@ -95,49 +95,42 @@ impl Sampler {
 
     /// Pick the next token from the logits at batch index `idx`, and remember it.
     pub fn sample(&mut self, ctx: &LlamaContext<'_>, idx: i32) -> LlamaToken {
-        match self.shortcut {
-            Shortcut::Greedy if self.adjust.is_empty() => {
-                let token = LlamaToken(argmax(ctx.get_logits_ith(idx)) as i32);
-                self.chain.accept(token);
-                token
-            }
-            Shortcut::Greedy => {
-                let best = top_k(ctx.get_logits_ith(idx), 1, &self.adjust);
-                let token = best.data.first().map_or(LlamaToken(0), |d| d.id());
-                self.chain.accept(token);
-                token
-            }
-            Shortcut::TopK(k) => {
-                let mut best = top_k(ctx.get_logits_ith(idx), k, &self.adjust);
-                best.apply_sampler(&mut self.chain);
-                let token = best.selected_token().unwrap_or(LlamaToken(0));
-                self.chain.accept(token);
-                token
-            }
-            // llama_sampler_sample: apply the chain, pick, accept.
-            Shortcut::None if self.grammar.is_none() => self.chain.sample(ctx, idx),
-            Shortcut::None => self.pick(|| ctx.token_data_array_ith(idx)),
+        if let Some(token) = self.shortcut_pick(|| ctx.get_logits_ith(idx)) {
+            return token;
         }
+        if self.grammar.is_none() {
+            // llama_sampler_sample: apply the chain, pick, accept.
+            self.chain.sample(ctx, idx)
+        } else {
+            self.pick(|| ctx.token_data_array_ith(idx))
+        }
+    }
+
+    /// With a shortcut, its pick from the row `logits` gives (remembered by the chain);
+    /// without, `None` and the logits are not read.
+    fn shortcut_pick<'l>(&mut self, logits: impl FnOnce() -> &'l [f32]) -> Option<LlamaToken> {
+        let token = match self.shortcut {
+            Shortcut::None => return None,
+            Shortcut::Greedy if self.adjust.is_empty() => LlamaToken(argmax(logits()) as i32),
+            Shortcut::Greedy => top_k(logits(), 1, &self.adjust)
+                .data
+                .first()
+                .map_or(LlamaToken(0), |d| d.id()),
+            Shortcut::TopK(k) => {
+                let mut best = top_k(logits(), k, &self.adjust);
+                best.apply_sampler(&mut self.chain);
+                best.selected_token().unwrap_or(LlamaToken(0))
+            }
+        };
+        self.chain.accept(token);
+        Some(token)
     }
 
     /// Pick the next token from logits kept from an earlier evaluation (see the batch
     /// engine's prompt reuse), exactly as [`Sampler::sample`] would from the context.
     pub fn sample_saved(&mut self, logits: &[f32]) -> LlamaToken {
         // With a shortcut the chain has no bias sampler: the shortcut applies the biases.
-        if let Shortcut::Greedy | Shortcut::TopK(_) = self.shortcut {
-            let k = match self.shortcut {
-                Shortcut::TopK(k) => k,
-                _ => 1,
-            };
-            let mut best = top_k(logits, k, &self.adjust);
-            if k > 1 {
-                best.apply_sampler(&mut self.chain);
-            }
-            let token = match k {
-                1 => best.data.first().map_or(LlamaToken(0), |d| d.id()),
-                _ => best.selected_token().unwrap_or(LlamaToken(0)),
-            };
-            self.chain.accept(token);
+        if let Some(token) = self.shortcut_pick(|| logits) {
             return token;
         }
         self.pick(|| {

@@ -18,7 +18,7 @@ const INDEX: &str = include_str!("../../web/index.html");
 const APP: &str = include_str!("../../web/app.js");
 const STYLE: &str = include_str!("../../web/style.css");
 
-fn asset(kind: &'static str, body: &'static str) -> Response {
+fn asset(kind: &'static str, body: impl IntoResponse) -> Response {
     (
         [
             (header::CONTENT_TYPE, kind),
@@ -40,14 +40,7 @@ pub async fn index(State(s): State<Arc<AppState>>) -> Response {
         "<html lang=\"en\" data-key-required>",
         1,
     );
-    (
-        [
-            (header::CONTENT_TYPE, "text/html; charset=utf-8"),
-            (header::CACHE_CONTROL, "no-cache"),
-        ],
-        page,
-    )
-        .into_response()
+    asset("text/html; charset=utf-8", page)
 }
 
 pub async fn app() -> Response {

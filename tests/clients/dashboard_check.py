@@ -20,6 +20,7 @@ import urllib.request
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.keys import Keys
 
 p = argparse.ArgumentParser()
@@ -42,7 +43,10 @@ def api(path, body=None):
 def until(what, check, timeout=120, every=0.1):
     end = time.time() + timeout
     while time.time() < end:
-        v = check()
+        try:
+            v = check()
+        except StaleElementReferenceException:
+            v = None  # the page redrew what was being read (it polls every second): read again
         if v:
             return v
         time.sleep(every)

@@ -217,10 +217,11 @@ fn propose(
             }
             spec.draft_policy
                 .drafted(p.catch_up, p.per_token, p.tokens.len());
-            spec.stats.draft_ms += ms_since(t);
+            let secs = t.elapsed().as_secs_f64();
+            spec.stats.draft_ms += secs * 1e3;
             let attempt = Some(Attempt {
                 source: Source::Draft,
-                secs: t.elapsed().as_secs_f64(),
+                secs,
                 catch_up: p.catch_up.as_secs_f64(),
             });
             if p.tokens.len() >= spec.opts.draft_min.max(1) {
