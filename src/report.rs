@@ -6,6 +6,7 @@ use serde::Serialize;
 use crate::engine::logs::Buffer;
 use crate::engine::speculative::SpecStats;
 use crate::engine::{GenerationStats, Offload, StopReason};
+use crate::modelinfo::placement::Placement;
 
 /// The `--json` object (schema documented in README.md; field names are stable).
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -36,6 +37,22 @@ pub struct RunReport {
     /// Present when speculative decoding ran (--draft-model, --lookup).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub speculative: Option<SpecReport>,
+    /// Present with `--gpu-layers auto`: the decision, and what llama.cpp then allocated on
+    /// the GPUs (weights, KV cache and compute buffers not in host memory).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub placement: Option<PlacementReport>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct PlacementReport {
+    #[serde(flatten)]
+    pub decision: Placement,
+    pub allocated_gpu_bytes: u64,
+}
+
+/// Whether a buffer is in host memory (`CPU`, `CPU_Mapped`, `CPU_REPACK`, `CUDA_Host` ...).
+pub fn host_buffer(device: &str) -> bool {
+    device.starts_with("CPU") || device.ends_with("_Host")
 }
 
 /// Speculative decoding's counts; `gen_tps` above is the effective rate.
@@ -84,6 +101,7 @@ pub struct RunFacts<'a> {
     pub model_buffers: &'a [Buffer],
     pub threads: u32,
     pub batch_size: u32,
+    pub placement: Option<&'a Placement>,
 }
 
 /// Tokens per second, absent when nothing was timed.
@@ -119,6 +137,16 @@ pub fn run_report(text: String, facts: &RunFacts<'_>, s: &GenerationStats) -> Ru
             .cloned()
             .collect(),
         speculative: s.speculative.as_ref().map(SpecReport::of),
+        placement: facts.placement.map(|p| PlacementReport {
+            decision: p.clone(),
+            allocated_gpu_bytes: facts
+                .model_buffers
+                .iter()
+                .chain(&s.context_buffers)
+                .filter(|b| !host_buffer(&b.device))
+                .map(|b| b.bytes)
+                .sum(),
+        }),
     }
 }
 
@@ -240,6 +268,7 @@ mod tests {
             model_buffers: &model_buffers,
             threads: 2,
             batch_size: 512,
+            placement: None,
         };
         let r = run_report("hi".into(), &facts, &stats());
         assert_eq!(r.prompt_tps, Some(200.0));

@@ -122,6 +122,10 @@ function render(s) {
     ["chat template", f.chat_template.present ? (f.chat_template.name || "not recognized") : "none (raw completion)"],
   ]);
   tableRows($("buffers").tBodies[0], m.buffers.map((b) => [b.device, b.kind, bytes(b.bytes)]));
+  tableRows($("models").tBodies[0], s.models.map((x) => [
+    x.name, x.state, x.state === "loaded" ? bytes(x.memory_bytes) : "~" + bytes(x.estimate_bytes) + " estimated",
+    x.active_requests, x.loads + " · " + x.unloads,
+  ]));
 
   const h = s.live.samples;
   chart($("chart-gen"), [h.map((x) => x.gen_tps)], ["#d9480f"]);
@@ -138,7 +142,7 @@ function render(s) {
 
   tableRows($("request-table").tBodies[0], s.requests.slice().reverse().map((r) => [
     new Date(r.time_ms).toLocaleTimeString(), r.method + " " + r.path, r.status, r.prompt_tokens, r.cached_tokens,
-    r.gen_tokens, num(r.ttft_ms), num(r.gen_tps), r.finish_reason || "-",
+    r.gen_tokens, num(r.ttft_ms), num(r.gen_tps), r.finish_reason || "-", r.model || "-",
   ]));
 }
 

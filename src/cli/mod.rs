@@ -66,12 +66,12 @@ pub enum Command {
 /// Model and context settings shared by the commands that load a model.
 #[derive(Debug, Args, Clone, Default)]
 pub struct ModelArgs {
-    /// GGUF model file [config: default_model]
-    #[arg(short, long, value_name = "PATH")]
-    pub model: Option<PathBuf>,
+    /// GGUF model file; `serve` takes several (repeat -m) [config: default_model]
+    #[arg(short, long, value_name = "PATH", action = clap::ArgAction::Append)]
+    pub model: Vec<PathBuf>,
 
     #[arg(short = 'c', long, value_name = "N", help = formatcp!(
-        "Context size in tokens [config: backend_config.context_size, default {}]",
+        "Context size in tokens; 0 = the largest that fits free memory, up to the trained size [config: backend_config.context_size, default {}]",
         default::CONTEXT_SIZE
     ))]
     pub context_size: Option<u32>,
@@ -92,9 +92,16 @@ pub struct ModelArgs {
     #[arg(short, long, value_name = "N")]
     pub threads: Option<u32>,
 
-    /// Layers to offload to the GPU (overrides gpu_enabled; 0 = CPU only)
-    #[arg(long, value_name = "N")]
-    pub gpu_layers: Option<u32>,
+    /// Layers to offload to the GPU: a number (0 = weights on the CPU) or auto, as many as fit
+    /// the GPUs' free memory [config: backend_config.gpu_layers, default: auto with a GPU backend]
+    #[arg(long, value_name = "N|auto")]
+    pub gpu_layers: Option<crate::config::GpuLayers>,
+
+    #[arg(long, value_name = "MIB", help = formatcp!(
+        "MiB --gpu-layers auto leaves free on each GPU [config: backend_config.gpu_margin, default {}]",
+        default::GPU_MARGIN_MIB
+    ))]
+    pub gpu_margin: Option<u64>,
 
     /// Do not use the GPU [config: backend_config.gpu_enabled = false]
     #[arg(long, conflicts_with = "gpu_layers")]

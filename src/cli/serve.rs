@@ -9,7 +9,8 @@ use crate::config::defaults::{self, text as default};
 #[derive(Debug, Args)]
 #[command(mut_arg("context_size", |a| a.help(formatcp!(
     "Context size in tokens PER SLOT: every one of the --parallel requests gets this much \
-     (the server holds parallel x this) [config: backend_config.context_size, default {}]",
+     (the server holds parallel x this); 0 = the largest that fits free memory, up to the \
+     trained size [config: backend_config.context_size, default {}]",
     default::CONTEXT_SIZE
 ))))]
 pub struct ServeArgs {
@@ -63,6 +64,26 @@ pub struct ServeArgs {
         default::BODY_LIMIT
     ))]
     pub body_limit: Option<u64>,
+
+    /// Offer every .gguf file in DIR as a model named by its file stem [config: server.models_dir]
+    #[arg(long, value_name = "DIR")]
+    pub models_dir: Option<std::path::PathBuf>,
+
+    #[arg(long, value_name = "SECONDS", allow_negative_numbers = true, help = formatcp!(
+        "Seconds an idle model stays loaded (-1: forever, 0: unload when idle); a request's keep_alive overrides it [config: server.keep_alive, default {}]",
+        default::KEEP_ALIVE
+    ))]
+    pub keep_alive: Option<i64>,
+
+    #[arg(long, value_name = "N", help = formatcp!(
+        "Most models loaded at once; the least recently used idle one is unloaded first [config: server.max_loaded, default {}]",
+        default::MAX_LOADED
+    ))]
+    pub max_loaded: Option<u32>,
+
+    /// Bytes all loaded models may take together (weights, KV cache, compute); default: the memory free on the machine [config: server.max_memory]
+    #[arg(long, value_name = "BYTES")]
+    pub max_memory: Option<u64>,
 
     /// Speculative decoding (needs --parallel 1)
     #[command(flatten)]

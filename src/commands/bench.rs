@@ -40,6 +40,8 @@ pub async fn bench(args: BenchArgs, global: &Global) -> anyhow::Result<()> {
         ));
     }
     let b = &settings.backend;
+    let auto =
+        args.gpu_layers.iter().any(|v| is_auto(v)) || (args.gpu_layers.is_empty() && b.gpu_auto);
     let lists = Lists {
         models,
         n_prompt: list(
@@ -67,19 +69,36 @@ pub async fn bench(args: BenchArgs, global: &Global) -> anyhow::Result<()> {
             list(&args.ubatch_size, "--ubatch-size", vec![b.ubatch_size])?,
             "--ubatch-size",
         )?,
-        gpu_layers: list(&args.gpu_layers, "--gpu-layers", vec![b.gpu_layers])?,
+        gpu_layers: {
+            let fixed: Vec<String> = args
+                .gpu_layers
+                .iter()
+                .filter(|v| !is_auto(v))
+                .cloned()
+                .collect();
+            if fixed.is_empty() && auto {
+                Vec::new()
+            } else {
+                list(&fixed, "--gpu-layers", vec![b.gpu_layers])?
+            }
+        },
         flash_attn: flash_list(&args.flash_attn, b.flash_attn)?,
         n_ctx: list(&args.context_size, "-c/--context-size", vec![0])?,
         op_offload: b.gpu_enabled,
     };
+    let per_model = if auto {
+        with_auto_layers(&lists, &settings)?
+    } else {
+        vec![lists]
+    };
     if args.spec.draft_model.is_some() || args.spec.lookup {
-        return super::bench_spec::run(&lists, &args, global).await;
+        return super::bench_spec::run(&per_model[0], &args, global).await;
     }
     if !args.parallel.is_empty() {
         let parallel = nonzero(list(&args.parallel, "--parallel", vec![])?, "--parallel")?;
-        return super::bench_parallel::run(&lists, &parallel, &args, global).await;
+        return super::bench_parallel::run(&per_model[0], &parallel, &args, global).await;
     }
-    let specs = plan::instances(&lists);
+    let specs: Vec<_> = per_model.iter().flat_map(plan::instances).collect();
     if specs.is_empty() {
         return Err(fail(
             Exit::Usage,
@@ -130,6 +149,39 @@ pub async fn bench(args: BenchArgs, global: &Global) -> anyhow::Result<()> {
     };
     output::stdout(&export::render(args.output, &build, &results))?;
     Ok(())
+}
+
+fn is_auto(v: &str) -> bool {
+    v.trim().eq_ignore_ascii_case("auto")
+}
+
+/// `--gpu-layers auto` (the default with a GPU backend): one list per model, with the layers
+/// that fit it at the largest context the tests use (the decision is said on stderr).
+fn with_auto_layers(
+    lists: &Lists,
+    settings: &crate::config::Settings,
+) -> anyhow::Result<Vec<Lists>> {
+    let max = |v: &[u32]| v.iter().copied().max().unwrap_or(0);
+    let pg = lists.pg.iter().map(|(p, g)| p + g).max().unwrap_or(0);
+    let tokens = (max(&lists.n_prompt) + max(&lists.n_gen)).max(pg) + max(&lists.depth);
+    let mut s = settings.clone();
+    s.backend.context_size = max(&lists.n_ctx).max(tokens).max(1);
+    s.backend.ubatch_size = max(&lists.ubatch).max(1);
+    s.backend.gpu_auto = true;
+    lists
+        .models
+        .iter()
+        .map(|m| {
+            let header = check_gguf(m)?;
+            let (placed, _) = super::place(m, &header, &s, 1, true)?;
+            let mut l = lists.clone();
+            l.models = vec![m.clone()];
+            if !l.gpu_layers.contains(&placed.backend.gpu_layers) {
+                l.gpu_layers.push(placed.backend.gpu_layers);
+            }
+            Ok(l)
+        })
+        .collect()
 }
 
 pub(super) fn list(values: &[String], flag: &str, default: Vec<u32>) -> anyhow::Result<Vec<u32>> {

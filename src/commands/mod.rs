@@ -7,9 +7,11 @@ mod bench_spec;
 pub mod chat;
 pub mod completions;
 pub mod info;
+mod placement;
 mod prompt;
 pub mod run;
 pub mod serve;
+pub use placement::{decide, place, preflight};
 mod session;
 mod speculative;
 
@@ -23,7 +25,6 @@ use crate::engine::{self, ContextOptions, LoadedModel, ModelOptions};
 use crate::error::{Exit, fail};
 use crate::gguf::{self, ErrorKind, GgufFile};
 use crate::output;
-use crate::units::bytes;
 
 /// What every command receives: the global flags and the signal handling.
 #[derive(Clone)]
@@ -34,13 +35,28 @@ pub struct Global {
     pub interrupts: crate::signals::Interrupts,
 }
 
+/// `-m` at most once: only `serve` offers several models.
+pub fn one_model(m: &ModelArgs) -> anyhow::Result<()> {
+    if m.model.len() > 1 {
+        return Err(fail(
+            Exit::Usage,
+            format!(
+                "-m/--model is given {} times; this command runs one model (inferno serve takes several)",
+                m.model.len()
+            ),
+        ));
+    }
+    Ok(())
+}
+
 /// The flags layer for the model/context settings.
 pub fn model_layer(m: &ModelArgs) -> Layer {
     Layer {
-        default_model: m.model.clone(),
+        default_model: m.model.first().cloned(),
         backend_config: Some(BackendLayer {
             gpu_enabled: m.no_gpu.then_some(false),
             gpu_layers: m.gpu_layers,
+            gpu_margin: m.gpu_margin,
             context_size: m.context_size,
             batch_size: m.batch_size,
             ubatch_size: m.ubatch_size,
@@ -71,7 +87,12 @@ pub fn settings(global: &Global, flags: Layer) -> anyhow::Result<Settings> {
     let env: Vec<(String, String)> = std::env::vars_os()
         .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
         .collect();
-    config::resolve(&Sources::from_process(global.config.clone()), &env, flags)
+    let settings = config::resolve(&Sources::from_process(global.config.clone()), &env, flags)?;
+    if !settings.backend.gpu_enabled {
+        // Before anything initializes llama.cpp: no GPU backend is ever loaded.
+        engine::cpu_only();
+    }
+    Ok(settings)
 }
 
 /// The model path from the flag or config, checked to be a readable, valid GGUF file.
@@ -152,50 +173,6 @@ fn lower_first(s: &str) -> String {
     let mut c = s.chars();
     c.next()
         .map_or_else(String::new, |f| f.to_lowercase().chain(c).collect())
-}
-
-/// Checks before loading: a context longer than the model was trained for works but degrades
-/// (warning); one that cannot fit in memory is refused before anything is allocated.
-pub fn preflight(path: &Path, header: &GgufFile, s: &Settings) -> anyhow::Result<()> {
-    let facts = crate::modelinfo::facts("", header, |_| None);
-    let n_ctx = u64::from(s.backend.context_size);
-    if let Some(trained) = facts.context_length
-        && n_ctx > trained
-    {
-        output::message(&format!(
-            "warning: context size {n_ctx} is larger than the {trained} tokens {} was trained with; output may degrade (-c/--context-size)",
-            path.file_name().map_or_else(
-                || path.display().to_string(),
-                |n| n.to_string_lossy().into_owned()
-            )
-        ));
-    }
-    // Only the CPU case is checked here: GPU memory is the device's, which llama.cpp reports
-    // itself when an allocation fails. Layers asked for a GPU that does not exist stay on the
-    // CPU too (a huge -c with --gpu-layers on a CPU-only machine must not get past this).
-    engine::backend()?;
-    let any_gpu = crate::system::devices()
-        .iter()
-        .any(|d| d.kind == "gpu" || d.kind == "igpu");
-    if s.backend.gpu_layers == 0 || !any_gpu {
-        let e = crate::modelinfo::estimate(header, &facts, n_ctx, u64::from(s.backend.ubatch_size));
-        let available = crate::system::system().memory_available_bytes;
-        if available > 0 && e.total_bytes > available {
-            return Err(fail(
-                Exit::Inference,
-                format!(
-                    "a context of {n_ctx} tokens needs about {} (weights {}, KV cache {}, logits {}, vocabulary {}) but only {} of memory is available; lower -c/--context-size",
-                    bytes(e.total_bytes),
-                    bytes(e.weights_bytes),
-                    bytes(e.kv_bytes),
-                    bytes(e.logits_bytes),
-                    bytes(e.vocab_bytes),
-                    bytes(available)
-                ),
-            ));
-        }
-    }
-    Ok(())
 }
 
 pub fn context_options(s: &Settings) -> ContextOptions {

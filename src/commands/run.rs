@@ -9,8 +9,8 @@ use tokio::sync::mpsc;
 
 use super::session::Session;
 use super::{
-    Global, batch, chat, context_options, load, model_file, model_layer, prompt, sampling_layer,
-    settings, speculative,
+    Global, batch, chat, context_options, load, model_file, model_layer, one_model, prompt,
+    sampling_layer, settings, speculative,
 };
 use crate::cli::RunArgs;
 use crate::config::defaults;
@@ -20,12 +20,17 @@ use crate::output::{self, Written};
 use crate::report;
 
 pub async fn run(args: RunArgs, global: &Global) -> anyhow::Result<()> {
+    one_model(&args.model)?;
     let mut flags = model_layer(&args.model);
     flags.sampling = Some(sampling_layer(&args.sampling));
     flags.speculative = speculative::spec_layer(&args.spec);
     let settings = settings(global, flags)?;
     let (path, header) = model_file(&settings)?;
-    super::preflight(&path, &header, &settings)?;
+    let slots = match args.batch {
+        Some(_) => args.parallel.unwrap_or(defaults::PARALLEL),
+        None => 1,
+    };
+    let (settings, placement) = super::place(&path, &header, &settings, slots, true)?;
     let draft = speculative::check_draft(&header, &settings)?;
     if args.batch.is_some() && settings.speculative.enabled() {
         return Err(fail(
@@ -78,6 +83,7 @@ pub async fn run(args: RunArgs, global: &Global) -> anyhow::Result<()> {
         ignore_eos: args.ignore_eos,
         interrupts,
         spec,
+        placement,
     };
     if let Some(file) = &args.batch {
         let parallel = args.parallel.unwrap_or(defaults::PARALLEL);

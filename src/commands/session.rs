@@ -23,6 +23,8 @@ pub struct Session {
     pub interrupts: Interrupts,
     /// Speculative decoding (draft model, prompt lookup), when asked for.
     pub spec: Option<SpecSetup>,
+    /// The `--gpu-layers auto` decision, for the report.
+    pub placement: Option<crate::modelinfo::placement::Placement>,
 }
 
 impl Session {
@@ -70,6 +72,7 @@ impl Session {
             model_buffers: &self.model.buffers,
             threads: self.settings.backend.threads,
             batch_size: self.settings.backend.batch_size,
+            placement: self.placement.as_ref(),
         }
     }
 }

@@ -21,6 +21,8 @@ defaults! {
     /// Context size in tokens (llama.cpp's CLI defaults to the trained context; we keep a
     /// predictable size).
     CONTEXT_SIZE: u32 = 2048;
+    /// MiB `--gpu-layers auto` leaves free on each GPU (llama.cpp's `--fit-target`).
+    GPU_MARGIN_MIB: u64 = 1024;
     /// Logical batch for prompt evaluation.
     BATCH_SIZE: u32 = 512;
     /// Physical batch: llama.cpp's 512, never above the logical batch.
@@ -42,6 +44,10 @@ defaults! {
     BODY_LIMIT: u64 = 4194304;
     REQUEST_TIMEOUT: u64 = 600;
     SHUTDOWN_GRACE: u64 = 10;
+    /// Several models in one server: seconds an idle model stays loaded (ollama's 5 minutes),
+    /// and how many may be loaded at once (ollama's 3 per GPU / 3 on a CPU).
+    KEEP_ALIVE: i64 = 300;
+    MAX_LOADED: u32 = 3;
     /// Speculative decoding. llama.cpp drafts a fixed 3 tokens (p_min 0); we adapt the
     /// length to measured costs up to 16, and stop a draft once it is unsure (p < 0.75, the
     /// value llama.cpp's server used before): an unsure draft token is rarely kept.

@@ -12,6 +12,7 @@ pub const ENV_KEYS: &[(&str, &str)] = &[
     ("INFERNO_MODEL", "default_model"),
     ("INFERNO_GPU_ENABLED", "backend_config.gpu_enabled"),
     ("INFERNO_GPU_LAYERS", "backend_config.gpu_layers"),
+    ("INFERNO_GPU_MARGIN", "backend_config.gpu_margin"),
     ("INFERNO_CONTEXT_SIZE", "backend_config.context_size"),
     ("INFERNO_BATCH_SIZE", "backend_config.batch_size"),
     ("INFERNO_UBATCH_SIZE", "backend_config.ubatch_size"),
@@ -36,6 +37,10 @@ pub const ENV_KEYS: &[(&str, &str)] = &[
     ("INFERNO_SERVER_BODY_LIMIT", "server.body_limit"),
     ("INFERNO_SERVER_REQUEST_TIMEOUT", "server.request_timeout"),
     ("INFERNO_SERVER_SHUTDOWN_GRACE", "server.shutdown_grace"),
+    ("INFERNO_SERVER_KEEP_ALIVE", "server.keep_alive"),
+    ("INFERNO_SERVER_MAX_LOADED", "server.max_loaded"),
+    ("INFERNO_SERVER_MAX_MEMORY", "server.max_memory"),
+    ("INFERNO_SERVER_MODELS_DIR", "server.models_dir"),
     ("INFERNO_DRAFT_MODEL", "speculative.draft_model"),
     ("INFERNO_DRAFT_MAX", "speculative.draft_max"),
     ("INFERNO_LOOKUP", "speculative.lookup"),
@@ -77,7 +82,8 @@ pub fn from_env(env: &[(String, String)]) -> anyhow::Result<Layer> {
         match key {
             "default_model" => layer.default_model = Some(PathBuf::from(value)),
             "backend_config.gpu_enabled" => b.gpu_enabled = Some(parse_bool(value).map_err(bad)?),
-            "backend_config.gpu_layers" => b.gpu_layers = Some(parse_num(value).map_err(bad)?),
+            "backend_config.gpu_layers" => b.gpu_layers = Some(value.parse().map_err(bad)?),
+            "backend_config.gpu_margin" => b.gpu_margin = Some(parse_num(value).map_err(bad)?),
             "backend_config.context_size" => b.context_size = Some(parse_num(value).map_err(bad)?),
             "backend_config.batch_size" => b.batch_size = Some(parse_num(value).map_err(bad)?),
             "backend_config.ubatch_size" => b.ubatch_size = Some(parse_num(value).map_err(bad)?),
@@ -121,6 +127,10 @@ pub fn from_env(env: &[(String, String)]) -> anyhow::Result<Layer> {
                     "server.request_timeout" => {
                         sv.request_timeout = Some(parse_num(value).map_err(bad)?);
                     }
+                    "server.keep_alive" => sv.keep_alive = Some(parse_num(value).map_err(bad)?),
+                    "server.max_loaded" => sv.max_loaded = Some(parse_num(value).map_err(bad)?),
+                    "server.max_memory" => sv.max_memory = Some(parse_num(value).map_err(bad)?),
+                    "server.models_dir" => sv.models_dir = Some(PathBuf::from(value)),
                     _ => sv.shutdown_grace = Some(parse_num(value).map_err(bad)?),
                 }
             }

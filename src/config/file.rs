@@ -35,6 +35,19 @@ pub fn parse_file(path: &Path) -> anyhow::Result<Layer> {
     {
         spec.draft_model = Some(dir.join(m));
     }
+    if let Some(dir) = path.parent() {
+        let anchor = |p: &mut std::path::PathBuf| {
+            if p.is_relative() {
+                *p = dir.join(&*p);
+            }
+        };
+        for m in layer.models.iter_mut().flatten() {
+            anchor(&mut m.path);
+        }
+        if let Some(d) = layer.server.as_mut().and_then(|s| s.models_dir.as_mut()) {
+            anchor(d);
+        }
+    }
     Ok(layer)
 }
 

@@ -17,6 +17,8 @@
 pub mod defaults;
 mod env;
 mod file;
+pub mod gpu;
+pub mod models;
 mod settings;
 mod validate;
 
@@ -24,6 +26,7 @@ use std::path::PathBuf;
 
 use env::from_env;
 use file::parse_file;
+pub use gpu::GpuLayers;
 pub use settings::*;
 
 use crate::error::{Exit, fail};
@@ -189,7 +192,6 @@ mod tests {
             ("INFERNO_TEMP", "-1"),
             ("INFERNO_TOP_P", "1.5"),
             ("INFERNO_THREADS", "0"),
-            ("INFERNO_CONTEXT_SIZE", "0"),
             ("INFERNO_SEED", "4294967295"),
         ] {
             let e = resolve(&no_files(), &env(&[(k, v)]), Layer::default()).unwrap_err();
@@ -204,7 +206,7 @@ mod tests {
         assert_eq!(s.backend.gpu_layers, 0);
         let flags = Layer {
             backend_config: Some(BackendLayer {
-                gpu_layers: Some(5),
+                gpu_layers: Some(crate::config::GpuLayers::Count(5)),
                 ..Default::default()
             }),
             ..Default::default()
@@ -215,6 +217,7 @@ mod tests {
         let on = env(&[("INFERNO_GPU_ENABLED", "true")]);
         let s = resolve(&no_files(), &on, Layer::default()).unwrap();
         assert_eq!(s.backend.gpu_layers, defaults::ALL_LAYERS);
+        assert!(s.backend.gpu_auto, "auto is the default with a GPU");
         assert!(s.backend.gpu_requested);
     }
 

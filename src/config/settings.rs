@@ -7,6 +7,8 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 
 use super::defaults;
+use super::gpu::GpuLayers;
+pub use super::models::ModelEntry;
 use super::validate::validate;
 
 /// Whether this build can offload to a GPU without run-time plugins.
@@ -26,6 +28,8 @@ pub struct Layer {
     pub sampling: Option<SamplingLayer>,
     pub server: Option<ServerLayer>,
     pub speculative: Option<SpeculativeLayer>,
+    /// `[[models]]`: the models `serve` offers (see [`super::models`]).
+    pub models: Option<Vec<ModelEntry>>,
     /// `INFERNO_SKIP_MODEL_CHECKS`: hand models to llama.cpp without the semantic checks, so
     /// tests can show that what slips past them still ends cleanly. Not a file key.
     #[serde(skip)]
@@ -36,7 +40,9 @@ pub struct Layer {
 #[serde(deny_unknown_fields)]
 pub struct BackendLayer {
     pub gpu_enabled: Option<bool>,
-    pub gpu_layers: Option<u32>,
+    pub gpu_layers: Option<GpuLayers>,
+    /// MiB `auto` leaves free on each GPU.
+    pub gpu_margin: Option<u64>,
     pub context_size: Option<u32>,
     pub batch_size: Option<u32>,
     pub ubatch_size: Option<u32>,
@@ -70,6 +76,14 @@ pub struct ServerLayer {
     pub body_limit: Option<u64>,
     pub request_timeout: Option<u64>,
     pub shutdown_grace: Option<u64>,
+    /// Seconds an idle model stays loaded (negative: forever; 0: unload when idle).
+    pub keep_alive: Option<i64>,
+    /// Most models loaded at once.
+    pub max_loaded: Option<u32>,
+    /// Bytes the loaded models may take together (weights, KV cache, compute buffers).
+    pub max_memory: Option<u64>,
+    /// Every `.gguf` file here is a model, named by its file stem.
+    pub models_dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Default, Clone, Deserialize, Serialize, PartialEq)]
@@ -134,6 +148,8 @@ pub struct Settings {
     pub skip_model_checks: bool,
     pub server: ServerSettings,
     pub speculative: SpeculativeSettings,
+    /// `[[models]]` from config files (the highest file that has any wins).
+    pub models: Vec<ModelEntry>,
 }
 
 /// Speculative decoding: a draft model and/or prompt lookup (off unless one is set).
@@ -181,6 +197,13 @@ pub struct ServerSettings {
     pub request_timeout: u64,
     /// Seconds in-flight requests get to finish after Ctrl-C/SIGTERM.
     pub shutdown_grace: u64,
+    /// Seconds an idle model stays loaded; negative: forever, 0: unloaded when idle.
+    pub keep_alive: i64,
+    /// Most models loaded at once (the least recently used idle one is unloaded first).
+    pub max_loaded: u32,
+    /// Bytes the loaded models may take together; `None`: what the machine has free.
+    pub max_memory: Option<u64>,
+    pub models_dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -189,8 +212,13 @@ pub struct BackendSettings {
     /// Whether a GPU was asked for explicitly (config, variable or flag) rather than by default:
     /// then the lack of a usable GPU is reported instead of passing silently.
     pub gpu_requested: bool,
-    /// Layers to offload: 0 when the GPU is disabled.
+    /// Layers to offload: 0 when the GPU is disabled; with `gpu_auto` an upper bound that
+    /// placement replaces with what fits before loading.
     pub gpu_layers: u32,
+    /// `gpu_layers = auto`: decide from the GPUs' free memory ([`crate::modelinfo::placement`]).
+    pub gpu_auto: bool,
+    /// MiB `auto` leaves free on each GPU.
+    pub gpu_margin_mib: u64,
     pub context_size: u32,
     pub batch_size: u32,
     pub ubatch_size: u32,
@@ -246,7 +274,12 @@ impl Layer {
                 body_limit: hi.body_limit.or(lo.body_limit),
                 request_timeout: hi.request_timeout.or(lo.request_timeout),
                 shutdown_grace: hi.shutdown_grace.or(lo.shutdown_grace),
+                keep_alive: hi.keep_alive.or(lo.keep_alive),
+                max_loaded: hi.max_loaded.or(lo.max_loaded),
+                max_memory: hi.max_memory.or(lo.max_memory),
+                models_dir: hi.models_dir.or(lo.models_dir),
             }),
+            models: higher.models.or(self.models),
             speculative: merge_opt(self.speculative, higher.speculative, |lo, hi| {
                 SpeculativeLayer {
                     draft_model: hi.draft_model.or(lo.draft_model),
@@ -263,6 +296,7 @@ impl Layer {
                 BackendLayer {
                     gpu_enabled: hi.gpu_enabled.or(lo.gpu_enabled),
                     gpu_layers: hi.gpu_layers.or(lo.gpu_layers),
+                    gpu_margin: hi.gpu_margin.or(lo.gpu_margin),
                     context_size: hi.context_size.or(lo.context_size),
                     batch_size: hi.batch_size.or(lo.batch_size),
                     ubatch_size: hi.ubatch_size.or(lo.ubatch_size),
@@ -296,7 +330,7 @@ fn merge_opt<T>(lo: Option<T>, hi: Option<T>, f: impl FnOnce(T, T) -> T) -> Opti
 /// `gpu_layers_flag` is `--gpu-layers` from the command line, which wins over `gpu_enabled`.
 pub(super) fn finish(
     layer: Layer,
-    gpu_layers_flag: Option<u32>,
+    gpu_layers_flag: Option<GpuLayers>,
     sources: Vec<PathBuf>,
 ) -> anyhow::Result<Settings> {
     let b = layer.backend_config.unwrap_or_default();
@@ -305,12 +339,17 @@ pub(super) fn finish(
     let gpu_enabled = b
         .gpu_enabled
         .unwrap_or(BUILD_HAS_GPU || cfg!(feature = "dynamic-backends"));
-    let gpu_layers = match gpu_layers_flag {
+    let choice = match gpu_layers_flag {
         Some(n) => n,
-        None if gpu_enabled => b.gpu_layers.unwrap_or(defaults::ALL_LAYERS),
-        None => 0,
+        None if gpu_enabled => b.gpu_layers.unwrap_or(GpuLayers::Auto),
+        None => GpuLayers::Count(0),
     };
-    let gpu_requested = b.gpu_enabled == Some(true) || gpu_layers_flag.is_some_and(|n| n > 0);
+    let (gpu_layers, gpu_auto) = match choice {
+        GpuLayers::Auto => (defaults::ALL_LAYERS, true),
+        GpuLayers::Count(n) => (n, false),
+    };
+    let gpu_requested = b.gpu_enabled == Some(true)
+        || gpu_layers_flag.is_some_and(|n| matches!(n, GpuLayers::Count(n) if n > 0));
     let batch_size = b.batch_size.unwrap_or(defaults::BATCH_SIZE);
     let settings = Settings {
         model: layer.default_model,
@@ -318,6 +357,8 @@ pub(super) fn finish(
             gpu_enabled: gpu_enabled || gpu_layers > 0,
             gpu_requested,
             gpu_layers,
+            gpu_auto,
+            gpu_margin_mib: b.gpu_margin.unwrap_or(defaults::GPU_MARGIN_MIB),
             context_size: b.context_size.unwrap_or(defaults::CONTEXT_SIZE),
             batch_size,
             ubatch_size: b
@@ -340,6 +381,7 @@ pub(super) fn finish(
         sources,
         skip_model_checks: layer.skip_model_checks.unwrap_or(false),
         server: server(layer.server.unwrap_or_default()),
+        models: layer.models.unwrap_or_default(),
         speculative: speculative(layer.speculative.unwrap_or_default()),
     };
     validate(&settings)?;
@@ -370,5 +412,9 @@ fn server(l: ServerLayer) -> ServerSettings {
         body_limit: l.body_limit.unwrap_or(defaults::BODY_LIMIT),
         request_timeout: l.request_timeout.unwrap_or(defaults::REQUEST_TIMEOUT),
         shutdown_grace: l.shutdown_grace.unwrap_or(defaults::SHUTDOWN_GRACE),
+        keep_alive: l.keep_alive.unwrap_or(defaults::KEEP_ALIVE),
+        max_loaded: l.max_loaded.unwrap_or(defaults::MAX_LOADED),
+        max_memory: l.max_memory,
+        models_dir: l.models_dir,
     }
 }

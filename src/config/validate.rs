@@ -15,13 +15,6 @@ pub(super) fn validate(s: &Settings) -> anyhow::Result<()> {
             format!("invalid {flag} (config key {key}): {why}"),
         ))
     };
-    if b.context_size == 0 {
-        return bad(
-            "-c/--context-size",
-            "backend_config.context_size",
-            "must be at least 1".into(),
-        );
-    }
     if b.batch_size == 0 {
         return bad(
             "-b/--batch-size",
@@ -134,6 +127,51 @@ pub(super) fn validate(s: &Settings) -> anyhow::Result<()> {
             "server.request_timeout",
             "must be at least 1 second".into(),
         );
+    }
+    if sv.max_loaded == 0 {
+        return bad(
+            "--max-loaded",
+            "server.max_loaded",
+            "must be at least 1".into(),
+        );
+    }
+    if sv.max_memory == Some(0) {
+        return bad(
+            "--max-memory",
+            "server.max_memory",
+            "must be more than 0 bytes".into(),
+        );
+    }
+    let mut names = std::collections::HashSet::new();
+    for (i, m) in s.models.iter().enumerate() {
+        let key = format!("models[{i}]");
+        let name = m.name();
+        if name.is_empty() || name.contains('/') {
+            return bad(
+                "[[models]]",
+                &key,
+                format!("name '{name}' must be non-empty, without '/'"),
+            );
+        }
+        if !names.insert(name.clone()) {
+            return bad(
+                "[[models]]",
+                &key,
+                format!(
+                    "name '{name}' is given twice; names pick the model, so each must be unique"
+                ),
+            );
+        }
+        if m.parallel.is_some_and(|p| p == 0 || p > 512) {
+            return bad(
+                "[[models]]",
+                &key,
+                "parallel must be between 1 and 512".into(),
+            );
+        }
+        if m.context_size == Some(0) {
+            return bad("[[models]]", &key, "context_size must be at least 1".into());
+        }
     }
     let sp = &s.speculative;
     if sp.draft_max == 0 || sp.draft_max > 64 {

@@ -39,5 +39,6 @@ pub use backend::backend;
 pub use context::ContextOptions;
 pub use inference::Inference;
 pub use model::{LoadedModel, ModelOptions, Offload, load_model};
+pub use plugins::cpu_only;
 pub use request::{GenerateRequest, GenerationStats, Prompt, StopReason};
 pub use worker::{ChatCommand, Event, chat_worker, complete_once};

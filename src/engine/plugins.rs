@@ -12,6 +12,24 @@
 //! directory included).
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// Set by [`cpu_only`] before the backend initializes.
+static CPU_ONLY: AtomicBool = AtomicBool::new(false);
+
+/// Load no GPU plugin in this process (`--no-gpu`): even with its layers on the CPU, a loaded
+/// CUDA backend creates a context, pins host buffers and holds device memory. Only the CPU
+/// family (and RPC, which is not a local device) may load afterwards. Effective only before
+/// the backend's first use.
+pub fn cpu_only() {
+    CPU_ONLY.store(true, Ordering::SeqCst);
+}
+
+/// Whether `family` may be loaded in this process.
+#[cfg_attr(not(feature = "dynamic-backends"), allow(dead_code))]
+fn allowed(family: &str) -> bool {
+    !CPU_ONLY.load(Ordering::SeqCst) || family == "cpu" || family == "rpc"
+}
 
 /// What plugin loading found (empty for static builds).
 #[derive(Debug, Clone, Default, serde::Serialize)]
@@ -90,7 +108,7 @@ mod dl {
     use std::ffi::CString;
     use std::path::{Path, PathBuf};
 
-    use super::{PluginReport, plugin_family, plugin_files};
+    use super::{PluginReport, allowed, plugin_family, plugin_files};
 
     /// ggml's plugin score: 0 = cannot run on this machine, higher = better. Only plugins
     /// built as variants (the CPU ones) export a score; a plugin without one scores 1, as
@@ -135,6 +153,9 @@ mod dl {
                 }
             }
             for (fam, files) in here {
+                if !allowed(&fam) {
+                    continue;
+                }
                 chosen.entry(fam).or_insert(files);
             }
         }

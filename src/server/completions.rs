@@ -13,11 +13,11 @@ use axum::response::sse::{Event as Sse, KeepAlive};
 use axum::response::{IntoResponse, Response};
 use tokio::sync::mpsc;
 
-use super::AppState;
 use super::error::{ApiError, Body};
 use super::metrics::{RequestRecord, unix_ms};
 use super::openai::{self, ChatBody, CompletionBody, Delivery};
 use super::stream::{Answer, Kind, finish_reason};
+use super::{AppState, Lease};
 use crate::engine::GenerateRequest;
 use crate::engine::batch::{Completion, Event, Rejected, Ticket};
 use crate::output;
@@ -33,11 +33,10 @@ pub async fn chat(
     let started = Instant::now();
     let result = async {
         let Body(body) = body?;
-        s.check_model(body.common.model.as_deref())?;
-        let engine = s.engine()?;
-        let has_template = engine.model().chat.is_some();
+        let lease = lease(&s, &body.common, started).await?;
+        let has_template = lease.scheduler.model().chat.is_some();
         let (req, d) = openai::chat(body, &s.sampling, has_template)?;
-        answer(&s, Kind::Chat, req, d, started).await
+        answer(&s, lease, Kind::Chat, req, d, started).await
     };
     finish(&s, CHAT, started, result.await)
 }
@@ -49,12 +48,22 @@ pub async fn completion(
     let started = Instant::now();
     let result = async {
         let Body(body) = body?;
-        s.check_model(body.common.model.as_deref())?;
-        s.engine()?;
+        let lease = lease(&s, &body.common, started).await?;
         let (req, d) = openai::completion(body, &s.sampling)?;
-        answer(&s, Kind::Text, req, d, started).await
+        answer(&s, lease, Kind::Text, req, d, started).await
     };
     finish(&s, TEXT, started, result.await)
+}
+
+/// The model the request names, loaded if needed, held until the answer ends.
+async fn lease(s: &AppState, common: &openai::Common, started: Instant) -> Result<Lease, ApiError> {
+    let keep_alive = super::models::keep_alive(common.keep_alive.as_ref())?;
+    s.lease(common.model.as_deref(), keep_alive, deadline(s, started))
+        .await
+}
+
+fn deadline(s: &AppState, started: Instant) -> tokio::time::Instant {
+    tokio::time::Instant::from_std(started) + Duration::from_secs(s.config.request_timeout)
 }
 
 /// Errors are answered and logged here; successes were logged where they ended.
@@ -70,13 +79,13 @@ fn finish(s: &AppState, path: &str, started: Instant, r: Result<Response, ApiErr
 
 async fn answer(
     s: &Arc<AppState>,
+    lease: Lease,
     kind: Kind,
     req: GenerateRequest,
     d: Delivery,
     started: Instant,
 ) -> Result<Response, ApiError> {
-    let engine = s.engine()?;
-    let ticket = engine.submit(req).map_err(|r| rejected(r, kind))?;
+    let ticket = lease.scheduler.submit(req).map_err(|r| rejected(r, kind))?;
     let a = Answer {
         kind,
         id: format!(
@@ -90,21 +99,26 @@ async fn answer(
             fastrand::u64(..)
         ),
         created: unix_ms() / 1000,
-        model: s.model_id.clone(),
+        model: lease.name().to_string(),
     };
     let path = if kind == Kind::Chat { CHAT } else { TEXT };
-    let deadline =
-        tokio::time::Instant::from_std(started) + Duration::from_secs(s.config.request_timeout);
+    let deadline = deadline(s, started);
     if !d.stream {
         let (text, c) = collect(ticket, deadline).await?;
-        log(s, record(path, 200, started, Some(&c)));
+        drop(lease);
+        let mut r = record(path, 200, started, Some(&c));
+        r.model = Some(a.model.clone());
+        log(s, r);
         return Ok(axum::Json(a.whole(text, &c)).into_response());
     }
     let (tx, rx) = mpsc::channel::<Result<Sse, Infallible>>(64);
     let state = Arc::clone(s);
     tokio::spawn(async move {
         let c = stream(&a, ticket, d, deadline, &tx).await;
-        log(&state, record(path, 200, started, c.as_ref()));
+        drop(lease);
+        let mut r = record(path, 200, started, c.as_ref());
+        r.model = Some(a.model.clone());
+        log(&state, r);
     });
     let body = tokio_stream::wrappers::ReceiverStream::new(rx);
     Ok(axum::response::Sse::new(body)
@@ -247,6 +261,7 @@ fn rejected(r: Rejected, kind: Kind) -> ApiError {
 
 fn record(path: &str, status: u16, started: Instant, c: Option<&Completion>) -> RequestRecord {
     RequestRecord {
+        model: None,
         time_ms: unix_ms(),
         method: "POST".into(),
         path: path.into(),
@@ -267,7 +282,7 @@ fn log(s: &AppState, r: RequestRecord) {
         v.map_or_else(|| "-".to_string(), |v| format!("{v:.2} {unit}"))
     };
     output::message(&format!(
-        "{} {} {} prompt {} (cached {}) gen {} ttft {} {} {} in {:.0} ms",
+        "{} {} {} prompt {} (cached {}) gen {} ttft {} {} {} in {:.0} ms{}",
         r.method,
         r.path,
         r.status,
@@ -277,7 +292,10 @@ fn log(s: &AppState, r: RequestRecord) {
         opt(r.ttft_ms, "ms"),
         opt(r.gen_tps, "tok/s"),
         r.finish_reason.as_deref().unwrap_or("-"),
-        r.duration_ms
+        r.duration_ms,
+        r.model
+            .as_deref()
+            .map_or_else(String::new, |m| format!(" ({m})"))
     ));
     s.metrics.record(r);
 }

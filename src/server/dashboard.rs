@@ -59,17 +59,25 @@ pub async fn status(State(s): State<Arc<AppState>>) -> Json<serde_json::Value> {
     })
     .await
     .unwrap_or_else(|_| (system::system(), Vec::new(), Vec::new()));
-    let engine = s.engine.get();
-    let model = engine.map(|e| e.model());
-    let stats = engine.map(|e| e.stats.as_ref());
+    // The panel shows the first loaded model (the first configured one while none is); the
+    // models table lists all.
+    let entries = s.models.entries();
+    let shown = entries
+        .iter()
+        .find(|e| e.scheduler().is_some())
+        .unwrap_or(s.models.default_entry());
+    let engine = shown.scheduler();
+    let model = engine.as_ref().map(|e| e.model());
+    let stats = shown.stats.as_ref();
     let load = |a: &std::sync::atomic::AtomicU64| a.load(Ordering::Relaxed);
+    let view = shown.view();
     Json(json!({
         "server": {
             "version": env!("CARGO_PKG_VERSION"),
             "uptime_s": s.started.elapsed().as_secs_f64(),
-            "slots": s.config.parallel,
-            "slot_context": engine.map(|e| e.slot_context),
-            "kv_cells": stats.map(|st| st.kv_cells_total.load(Ordering::Relaxed)),
+            "slots": shown.spec.batch.slots,
+            "slot_context": engine.as_ref().map(|e| e.slot_context),
+            "kv_cells": engine.as_ref().map(|_| stats.kv_cells_total.load(Ordering::Relaxed)),
             "max_queue": s.config.max_queue,
             "api_key_required": s.config.api_key.is_some(),
         },
@@ -77,24 +85,25 @@ pub async fn status(State(s): State<Arc<AppState>>) -> Json<serde_json::Value> {
         "devices": devices,
         "backends": backends,
         "model": {
-            "id": s.model_id,
-            "path": s.model_path,
-            "state": if engine.is_some() { "loaded" } else { "loading" },
-            "facts": s.facts,
+            "id": view.name,
+            "path": view.path,
+            "state": view.state,
+            "facts": shown.spec.facts,
             "offload": model.map(|m| m.offload),
-            "buffers": model
-                .map(|m| m.buffers.iter().chain(&engine.expect("loaded").buffers).cloned().collect::<Vec<_>>())
+            "buffers": engine.as_ref()
+                .map(|e| e.model().buffers.iter().chain(&e.buffers).cloned().collect::<Vec<_>>())
                 .unwrap_or_default(),
             "load_ms": model.map(|m| m.load_ms),
         },
+        "models": entries.iter().map(|e| e.view()).collect::<Vec<_>>(),
         "live": { "samples": s.metrics.history() },
-        "totals": stats.map(|st| json!({
-            "requests_finished": load(&st.requests_finished),
-            "prompt_tokens": load(&st.prompt_tokens),
-            "cached_tokens": load(&st.cached_tokens),
-            "generated_tokens": load(&st.generated_tokens),
-            "decode_calls": load(&st.decode_calls),
-        })),
+        "totals": {
+            "requests_finished": entries.iter().map(|e| load(&e.stats.requests_finished)).sum::<u64>(),
+            "prompt_tokens": entries.iter().map(|e| load(&e.stats.prompt_tokens)).sum::<u64>(),
+            "cached_tokens": entries.iter().map(|e| load(&e.stats.cached_tokens)).sum::<u64>(),
+            "generated_tokens": entries.iter().map(|e| load(&e.stats.generated_tokens)).sum::<u64>(),
+            "decode_calls": entries.iter().map(|e| load(&e.stats.decode_calls)).sum::<u64>(),
+        },
         "requests": s.metrics.recent(),
     }))
 }

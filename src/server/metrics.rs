@@ -5,12 +5,13 @@
 
 use std::collections::{BTreeMap, VecDeque};
 use std::fmt::Write as _;
-use std::sync::Mutex;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use serde::Serialize;
 
+use super::models::Entry;
 use crate::engine::batch::Stats;
 use crate::report::round2;
 use crate::system::Device;
@@ -41,6 +42,8 @@ pub struct RequestRecord {
     pub gen_tps: Option<f64>,
     pub duration_ms: f64,
     pub finish_reason: Option<String>,
+    /// The model that answered (none when the request failed before one was chosen).
+    pub model: Option<String>,
 }
 
 /// One second of the engine's activity.
@@ -97,11 +100,14 @@ impl Metrics {
         h.samples.iter().cloned().collect()
     }
 
-    /// Take a sample: the token rates since the last one, from the engine's counters.
-    pub fn sample(&self, stats: &Stats, devices: &[Device]) {
+    /// Take a sample: the token rates since the last one, from the engines' counters
+    /// (every model's, summed; they count on across unloads).
+    pub fn sample(&self, stats: &[&Stats], devices: &[Device]) {
         let now = Instant::now();
-        let generated = stats.generated_tokens.load(Ordering::Relaxed);
-        let prompt = stats.prompt_tokens.load(Ordering::Relaxed);
+        let sum = |f: fn(&Stats) -> u64| stats.iter().map(|s| f(s)).sum::<u64>();
+        let count = |f: fn(&Stats) -> usize| stats.iter().map(|s| f(s)).sum::<usize>();
+        let generated = sum(|s| s.generated_tokens.load(Ordering::Relaxed));
+        let prompt = sum(|s| s.prompt_tokens.load(Ordering::Relaxed));
         let mut h = self.history.lock().unwrap_or_else(|e| e.into_inner());
         let (gen_tps, prompt_tps) = match h.last {
             Some((t, g, p)) => {
@@ -118,9 +124,9 @@ impl Metrics {
             time_ms: unix_ms(),
             gen_tps: round2(gen_tps),
             prompt_tps: round2(prompt_tps),
-            active: stats.active.load(Ordering::Relaxed),
-            queued: stats.queued.load(Ordering::Relaxed),
-            kv_cells_used: stats.kv_cells_used.load(Ordering::Relaxed),
+            active: count(|s| s.active.load(Ordering::Relaxed)),
+            queued: count(|s| s.queued.load(Ordering::Relaxed)),
+            kv_cells_used: count(|s| s.kv_cells_used.load(Ordering::Relaxed)),
             device_used_bytes: devices
                 .iter()
                 .map(|d| d.memory_total_bytes.saturating_sub(d.memory_free_bytes))
@@ -129,7 +135,7 @@ impl Metrics {
     }
 
     /// The Prometheus text exposition of everything measured.
-    pub fn prometheus(&self, stats: Option<&Stats>, devices: &[Device]) -> String {
+    pub fn prometheus(&self, models: &[Arc<Entry>], devices: &[Device]) -> String {
         let mut o = String::new();
         let mut metric = |name: &str, kind: &str, help: &str, values: &[(String, f64)]| {
             let _ = writeln!(o, "# HELP {name} {help}\n# TYPE {name} {kind}");
@@ -155,83 +161,119 @@ impl Metrics {
             "Requests answered, by path and HTTP status.",
             &requests,
         );
-        if let Some(s) = stats {
-            let c = |a: &std::sync::atomic::AtomicU64| {
-                vec![(String::new(), a.load(Ordering::Relaxed) as f64)]
-            };
-            let g = |a: &std::sync::atomic::AtomicUsize| {
-                vec![(String::new(), a.load(Ordering::Relaxed) as f64)]
-            };
-            metric(
-                "inferno_prompt_tokens_total",
-                "counter",
-                "Prompt tokens evaluated (cache hits not included).",
-                &c(&s.prompt_tokens),
-            );
-            metric(
-                "inferno_prompt_cached_tokens_total",
-                "counter",
-                "Prompt tokens found in a slot's cache.",
-                &c(&s.cached_tokens),
-            );
-            metric(
-                "inferno_generated_tokens_total",
-                "counter",
-                "Tokens generated.",
-                &c(&s.generated_tokens),
-            );
-            metric(
-                "inferno_decode_calls_total",
-                "counter",
-                "llama_decode calls (batch steps).",
-                &c(&s.decode_calls),
-            );
-            let secs = |a: &std::sync::atomic::AtomicU64| {
-                vec![(String::new(), a.load(Ordering::Relaxed) as f64 / 1e9)]
-            };
-            metric(
-                "inferno_decode_seconds_total",
-                "counter",
-                "Time inside llama_decode.",
-                &secs(&s.decode_ns),
-            );
-            metric(
-                "inferno_step_seconds_total",
-                "counter",
-                "Time of whole batch steps (decode, sampling, bookkeeping).",
-                &secs(&s.step_ns),
-            );
-            metric(
-                "inferno_slots",
-                "gauge",
-                "Slots (requests served at once).",
-                &g(&s.slots),
-            );
-            metric(
-                "inferno_slots_active",
-                "gauge",
-                "Slots serving a request.",
-                &g(&s.active),
-            );
-            metric(
-                "inferno_queue_length",
-                "gauge",
-                "Requests waiting for a slot.",
-                &g(&s.queued),
-            );
-            metric(
-                "inferno_kv_cache_cells_used",
-                "gauge",
-                "KV cache cells holding tokens.",
-                &g(&s.kv_cells_used),
-            );
-            metric(
-                "inferno_kv_cache_cells",
-                "gauge",
-                "KV cache cells in all slots.",
-                &g(&s.kv_cells_total),
-            );
-        }
+        // One series per model (label `model`); a model's counters go on across unloads.
+        let per_model = |f: &dyn Fn(&Entry) -> f64| -> Vec<(String, f64)> {
+            models
+                .iter()
+                .map(|e| (format!("{{model=\"{}\"}}", e.spec.name), f(e)))
+                .collect()
+        };
+        let c = |f: fn(&Stats) -> &AtomicU64| {
+            per_model(&|e| f(&e.stats).load(Ordering::Relaxed) as f64)
+        };
+        let g = |f: fn(&Stats) -> &AtomicUsize| {
+            per_model(&|e| f(&e.stats).load(Ordering::Relaxed) as f64)
+        };
+        let secs = |f: fn(&Stats) -> &AtomicU64| {
+            per_model(&|e| f(&e.stats).load(Ordering::Relaxed) as f64 / 1e9)
+        };
+        metric(
+            "inferno_prompt_tokens_total",
+            "counter",
+            "Prompt tokens evaluated (cache hits not included).",
+            &c(|s| &s.prompt_tokens),
+        );
+        metric(
+            "inferno_prompt_cached_tokens_total",
+            "counter",
+            "Prompt tokens found in a slot's cache.",
+            &c(|s| &s.cached_tokens),
+        );
+        metric(
+            "inferno_generated_tokens_total",
+            "counter",
+            "Tokens generated.",
+            &c(|s| &s.generated_tokens),
+        );
+        metric(
+            "inferno_decode_calls_total",
+            "counter",
+            "llama_decode calls (batch steps).",
+            &c(|s| &s.decode_calls),
+        );
+        metric(
+            "inferno_decode_seconds_total",
+            "counter",
+            "Time inside llama_decode.",
+            &secs(|s| &s.decode_ns),
+        );
+        metric(
+            "inferno_step_seconds_total",
+            "counter",
+            "Time of whole batch steps (decode, sampling, bookkeeping).",
+            &secs(|s| &s.step_ns),
+        );
+        metric(
+            "inferno_slots",
+            "gauge",
+            "Slots (requests served at once) of loaded models.",
+            &g(|s| &s.slots),
+        );
+        metric(
+            "inferno_slots_active",
+            "gauge",
+            "Slots serving a request.",
+            &g(|s| &s.active),
+        );
+        metric(
+            "inferno_queue_length",
+            "gauge",
+            "Requests waiting for a slot.",
+            &g(|s| &s.queued),
+        );
+        metric(
+            "inferno_kv_cache_cells_used",
+            "gauge",
+            "KV cache cells holding tokens.",
+            &g(|s| &s.kv_cells_used),
+        );
+        metric(
+            "inferno_kv_cache_cells",
+            "gauge",
+            "KV cache cells in all slots.",
+            &g(|s| &s.kv_cells_total),
+        );
+        let views: Vec<_> = models.iter().map(|e| e.view()).collect();
+        let per_view = |f: &dyn Fn(&super::models::ModelView) -> f64| -> Vec<(String, f64)> {
+            views
+                .iter()
+                .map(|v| (format!("{{model=\"{}\"}}", v.name), f(v)))
+                .collect()
+        };
+        metric(
+            "inferno_model_loaded",
+            "gauge",
+            "1 while the model is loaded, else 0.",
+            &per_view(&|v| f64::from(u8::from(v.state == "loaded"))),
+        );
+        metric(
+            "inferno_model_memory_bytes",
+            "gauge",
+            "Bytes in the loaded model's buffers (weights, KV cache, compute), as llama.cpp reported them.",
+            &per_view(&|v| v.memory_bytes as f64),
+        );
+        metric(
+            "inferno_model_loads_total",
+            "counter",
+            "Times the model was loaded.",
+            &per_view(&|v| v.loads as f64),
+        );
+        metric(
+            "inferno_model_unloads_total",
+            "counter",
+            "Times the model was unloaded (keep-alive passed, or room made for another).",
+            &per_view(&|v| v.unloads as f64),
+        );
         let last = self.history().last().cloned();
         let rate = |f: fn(&Sample) -> f64| vec![(String::new(), last.as_ref().map_or(0.0, f))];
         metric(

@@ -17,13 +17,13 @@ mod completions;
 mod dashboard;
 mod error;
 mod metrics;
+pub mod models;
 mod openai;
 mod stream;
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use axum::Router;
@@ -34,40 +34,27 @@ use axum::routing::{get, post};
 use serde_json::json;
 
 use crate::config::{SamplingSettings, ServerSettings};
-use crate::engine::LoadedModel;
-use crate::engine::batch::{BatchOptions, Scheduler};
-use crate::engine::speculative::SpecSetup;
 use crate::error::{Exit, fail};
 use crate::output;
 use crate::signals::Interrupts;
 pub use error::ApiError;
 use metrics::Metrics;
+pub use models::{Lease, Limits, ModelSpec, Registry};
 
 /// What `serve` needs to start.
 pub struct ServeOptions {
     pub server: ServerSettings,
     pub sampling: SamplingSettings,
-    pub batch: BatchOptions,
-    pub model_path: PathBuf,
-    /// What the file says about the model (for the dashboard).
-    pub facts: crate::modelinfo::ModelFacts,
-    /// Loads the model, and the draft model when speculating (on a blocking thread); the
-    /// server listens meanwhile.
-    pub load: Loader,
+    /// The models offered; the first is loaded at start and answers requests without `model`.
+    pub models: Vec<ModelSpec>,
+    pub limits: Limits,
 }
-
-/// What the server loads in the background: the model and, when speculating, the draft.
-pub type Loader = Box<dyn FnOnce() -> anyhow::Result<(Arc<LoadedModel>, Option<SpecSetup>)> + Send>;
 
 /// Shared by every handler.
 pub struct AppState {
     pub config: ServerSettings,
     pub sampling: SamplingSettings,
-    /// The name clients use in `model` (the file's stem).
-    pub model_id: String,
-    pub model_path: PathBuf,
-    pub facts: crate::modelinfo::ModelFacts,
-    pub engine: OnceLock<Scheduler>,
+    pub models: Arc<Registry>,
     pub metrics: Metrics,
     pub started: Instant,
     /// Unix seconds when the server started (`created` of `/v1/models`).
@@ -76,34 +63,19 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// The engine, or 503 while the model loads or the server shuts down.
-    pub fn engine(&self) -> Result<&Scheduler, ApiError> {
+    /// The model a request names, held for the request (loaded first if needed); 503 while
+    /// the server shuts down or the load outlasts the request's deadline.
+    pub async fn lease(
+        &self,
+        requested: Option<&str>,
+        keep_alive: Option<i64>,
+        deadline: tokio::time::Instant,
+    ) -> Result<Lease, ApiError> {
         if self.shutting_down.load(Ordering::SeqCst) {
             return Err(ApiError::unavailable("the server is shutting down", 5));
         }
-        self.engine
-            .get()
-            .ok_or_else(|| ApiError::unavailable("the model is still loading", 2))
-    }
-
-    /// Whether `requested` (the request's `model`) names this server's model: its id, file
-    /// name or path. Absent means this model.
-    pub fn check_model(&self, requested: Option<&str>) -> Result<(), ApiError> {
-        let Some(m) = requested else { return Ok(()) };
-        let file = self.model_path.file_name().map(|f| f.to_string_lossy());
-        if m == self.model_id
-            || Some(m) == file.as_deref()
-            || self.model_path == std::path::Path::new(m)
-        {
-            return Ok(());
-        }
-        Err(ApiError::not_found(
-            "model",
-            format!(
-                "model '{m}' is not served here; known models: {}",
-                self.model_id
-            ),
-        ))
+        let entry = self.models.find(requested)?;
+        self.models.acquire(entry, keep_alive, deadline).await
     }
 }
 
@@ -132,17 +104,14 @@ pub async fn run(opts: ServeOptions, interrupts: Interrupts) -> anyhow::Result<(
             format!("cannot listen on {addr}: {e} (choose another --port, or stop what uses it)"),
         )
     })?;
-    let model_id = opts
-        .model_path
-        .file_stem()
-        .map_or_else(|| "model".to_string(), |s| s.to_string_lossy().into_owned());
+    let first = opts.models[0].name.clone();
+    let first_path = opts.models[0].path.clone();
+    let slots = opts.models[0].batch.slots;
+    let n_models = opts.models.len();
     let state = Arc::new(AppState {
         config: opts.server.clone(),
         sampling: opts.sampling.clone(),
-        model_id,
-        model_path: opts.model_path.clone(),
-        facts: opts.facts,
-        engine: OnceLock::new(),
+        models: Arc::new(Registry::new(opts.models, opts.limits)),
         metrics: Metrics::default(),
         started: Instant::now(),
         created: metrics::unix_ms() / 1000,
@@ -151,7 +120,7 @@ pub async fn run(opts: ServeOptions, interrupts: Interrupts) -> anyhow::Result<(
     let url = format!("http://{}", listener.local_addr()?);
     output::message(&format!(
         "listening on {url}; loading {}",
-        opts.model_path.display()
+        first_path.display()
     ));
 
     let app = router(Arc::clone(&state));
@@ -166,23 +135,21 @@ pub async fn run(opts: ServeOptions, interrupts: Interrupts) -> anyhow::Result<(
     });
     tokio::spawn(sampler(Arc::clone(&state)));
 
-    // Load the model and start the engine while already answering /health.
-    let mut batch = opts.batch.clone();
-    let load = opts.load;
-    let started = tokio::select! {
-        r = tokio::task::spawn_blocking(move || {
-            let (model, spec) = load()?;
-            batch.spec = spec;
-            Scheduler::start(model, batch)
-        }) => r?,
+    // Load the first model while already answering /health; the others load on first use.
+    let registry = Arc::clone(&state.models);
+    let slot_context = tokio::select! {
+        r = registry.load_first() => r?,
         () = interrupts.wait() => return Err(fail(interrupts.exit().unwrap_or(Exit::Interrupted), "")),
     };
-    let scheduler = started?;
+    let others = if n_models > 1 {
+        format!("; {} more models load on first use", n_models - 1)
+    } else {
+        String::new()
+    };
     output::message(&format!(
-        "ready: {} on {url}/v1 ({} slots of {} tokens each)",
-        state.model_id, opts.batch.slots, scheduler.slot_context
+        "ready: {first} on {url}/v1 ({slots} slots of {slot_context} tokens each){others}"
     ));
-    let _ = state.engine.set(scheduler);
+    tokio::spawn(Arc::clone(&state.models).reaper());
     server.await??;
     output::message("stopped");
     Ok(())
@@ -193,7 +160,7 @@ fn router(state: Arc<AppState>) -> Router {
     let api = Router::new()
         .route("/v1/chat/completions", post(completions::chat))
         .route("/v1/completions", post(completions::completion))
-        .route("/v1/models", get(models))
+        .route("/v1/models", get(list_models))
         .route("/v1/models/{id}", get(model))
         .route("/metrics", get(prometheus))
         .route("/api/status", get(dashboard::status))
@@ -213,8 +180,9 @@ fn router(state: Arc<AppState>) -> Router {
         .with_state(state)
 }
 
+/// 503 until the first model has loaded, then 200 (other models load on demand).
 async fn health(State(s): State<Arc<AppState>>) -> Response {
-    if s.engine.get().is_some() {
+    if s.models.default_entry().ever_loaded.load(Ordering::SeqCst) {
         Json(json!({"status": "ok"})).into_response()
     } else {
         (
@@ -225,34 +193,44 @@ async fn health(State(s): State<Arc<AppState>>) -> Response {
     }
 }
 
-fn model_object(s: &AppState) -> serde_json::Value {
+fn model_object(s: &AppState, e: &models::Entry) -> serde_json::Value {
+    let v = e.view();
     json!({
-        "id": s.model_id,
+        "id": v.name,
         "object": "model",
         "created": s.created,
         "owned_by": "inferno",
-        "path": s.model_path,
-        "state": if s.engine.get().is_some() { "loaded" } else { "loading" },
+        "path": v.path,
+        "state": v.state,
+        "memory_bytes": v.memory_bytes,
+        "estimate_bytes": v.estimate_bytes,
+        "loads": v.loads,
+        "unloads": v.unloads,
     })
 }
 
-async fn models(State(s): State<Arc<AppState>>) -> Json<serde_json::Value> {
-    Json(json!({"object": "list", "data": [model_object(&s)]}))
+async fn list_models(State(s): State<Arc<AppState>>) -> Json<serde_json::Value> {
+    let data: Vec<_> = s
+        .models
+        .entries()
+        .iter()
+        .map(|e| model_object(&s, e))
+        .collect();
+    Json(json!({"object": "list", "data": data}))
 }
 
 async fn model(
     State(s): State<Arc<AppState>>,
     Path(id): Path<String>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    s.check_model(Some(&id))?;
-    Ok(Json(model_object(&s)))
+    let e = s.models.find(Some(&id))?;
+    Ok(Json(model_object(&s, e)))
 }
 
 async fn prometheus(State(s): State<Arc<AppState>>) -> Response {
-    let text = s.metrics.prometheus(
-        s.engine.get().map(|e| e.stats.as_ref()),
-        &crate::system::devices(),
-    );
+    let text = s
+        .metrics
+        .prometheus(s.models.entries(), &crate::system::devices());
     ([("content-type", "text/plain; version=0.0.4")], text).into_response()
 }
 
@@ -262,23 +240,26 @@ async fn not_found(uri: axum::http::Uri) -> ApiError {
     e
 }
 
-/// Once a second, a sample of the engine's rates for `/metrics` and the dashboard.
+/// Once a second, a sample of the engines' rates for `/metrics` and the dashboard.
 async fn sampler(state: Arc<AppState>) {
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     loop {
         tick.tick().await;
-        if let Some(e) = state.engine.get() {
-            let stats = Arc::clone(&e.stats);
-            let devices = tokio::task::spawn_blocking(crate::system::devices)
-                .await
-                .unwrap_or_default();
-            state.metrics.sample(&stats, &devices);
-        }
+        let devices = tokio::task::spawn_blocking(crate::system::devices)
+            .await
+            .unwrap_or_default();
+        let stats: Vec<&crate::engine::batch::Stats> = state
+            .models
+            .entries()
+            .iter()
+            .map(|e| e.stats.as_ref())
+            .collect();
+        state.metrics.sample(&stats, &devices);
     }
 }
 
 /// Resolves on Ctrl-C/SIGTERM, after which the server stops accepting: requests in flight get
-/// the grace period, then the engine ends them (each stream gets its final chunk).
+/// the grace period, then the engines end them (each stream gets its final chunk).
 async fn shutdown_signal(state: Arc<AppState>, interrupts: Interrupts) {
     interrupts.wait().await;
     state.shutting_down.store(true, Ordering::SeqCst);
@@ -287,16 +268,11 @@ async fn shutdown_signal(state: Arc<AppState>, interrupts: Interrupts) {
     tokio::spawn(async move {
         let deadline = Instant::now() + grace;
         while Instant::now() < deadline {
-            let busy = state.engine.get().is_some_and(|e| {
-                e.stats.active.load(Ordering::SeqCst) + e.stats.queued.load(Ordering::SeqCst) > 0
-            });
-            if !busy {
+            if !state.models.busy() {
                 return;
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        if let Some(e) = state.engine.get() {
-            e.stop_all();
-        }
+        state.models.stop_all();
     });
 }

@@ -65,6 +65,8 @@ pub struct Common {
     /// llama-server's extension: never stop at end-of-generation (fixed-length answers).
     #[serde(default)]
     pub ignore_eos: bool,
+    /// ollama's extension: how long the model stays loaded after this request.
+    pub keep_alive: Option<Value>,
     /// Every other field, checked against [`HARMLESS`] and [`UNSUPPORTED`].
     #[serde(flatten)]
     pub rest: Map<String, Value>,

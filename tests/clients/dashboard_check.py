@@ -73,6 +73,8 @@ try:
     until("the model loaded", lambda: by_id("state").text == "loaded")
     devices = until("the device list", lambda: [r.text for r in driver.find_elements(By.CSS_SELECTOR, "#devices tbody tr")])
     assert any("CPU" in d for d in devices), devices
+    served = until("the models table", lambda: [r.text for r in driver.find_elements(By.CSS_SELECTOR, "#models tbody tr")])
+    assert any(a.model in r and "loaded" in r for r in served), served
     facts = by_id("model-facts").text
     assert "architecture" in facts and "parameters" in facts, facts
     shot("dashboard-idle.png")

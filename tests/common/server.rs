@@ -34,15 +34,23 @@ impl Server {
     /// Start, returning as soon as it listens (the model may still be loading); the receiver
     /// gets a message when it is ready.
     pub fn spawn(model: &str, args: &[&str], env: &[(&str, &str)]) -> (Server, Receiver<()>) {
-        let mut inf = Inferno::new()
-            .args([
-                "serve",
-                "-m",
-                super::model(model).to_str().unwrap(),
-                "--port",
-                "0",
-            ])
-            .args(args);
+        let m = super::model(model);
+        let mut all = vec!["-m", m.to_str().unwrap()];
+        all.extend_from_slice(args);
+        Server::spawn_args(&all, env)
+    }
+
+    /// `inferno serve --port 0 ARGS...` (the models come from ARGS or config), ready.
+    pub fn start_args(args: &[&str]) -> Server {
+        let (server, ready) = Server::spawn_args(args, &[]);
+        if ready.recv_timeout(Duration::from_secs(120)).is_err() {
+            panic!("the server did not get ready: {}", server.stderr());
+        }
+        server
+    }
+
+    fn spawn_args(args: &[&str], env: &[(&str, &str)]) -> (Server, Receiver<()>) {
+        let mut inf = Inferno::new().args(["serve", "--port", "0"]).args(args);
         for (k, v) in env {
             inf = inf.env(k, v);
         }

@@ -156,7 +156,12 @@ fn gpu_offload(s: &Settings, backends: &[String], devices: &[Device]) -> GpuOffl
         )
     } else {
         let names: Vec<&str> = gpus.iter().map(|d| d.name.as_str()).collect();
-        let layers = if s.backend.gpu_layers >= crate::config::defaults::ALL_LAYERS {
+        let layers = if s.backend.gpu_auto {
+            format!(
+                "as many layers as fit (auto, {} MiB margin per GPU; info -m shows the choice)",
+                s.backend.gpu_margin_mib
+            )
+        } else if s.backend.gpu_layers >= crate::config::defaults::ALL_LAYERS {
             "all layers".to_string()
         } else {
             format!("{} layers", s.backend.gpu_layers)

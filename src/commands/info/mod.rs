@@ -8,15 +8,16 @@ mod model;
 
 use std::fmt::Write as _;
 
-use super::{Global, check_gguf, model_layer, settings};
+use super::{Global, check_gguf, model_layer, one_model, settings};
 use crate::cli::InfoArgs;
 use crate::output;
 
 pub async fn info(args: InfoArgs, global: &Global) -> anyhow::Result<()> {
+    one_model(&args.model)?;
     let settings = settings(global, model_layer(&args.model))?;
     super::warn_plugins()?;
     // With -m the model is described; the configured default_model alone does not switch.
-    let text = match &args.model.model {
+    let text = match args.model.model.first() {
         Some(path) => {
             let header = check_gguf(path)?;
             let report = model::report(&path.display().to_string(), &header, &settings, args.all)?;

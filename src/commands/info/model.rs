@@ -9,6 +9,7 @@ use super::{opt, row};
 use crate::config::Settings;
 use crate::engine;
 use crate::gguf::{self, GgufFile};
+use crate::modelinfo::placement::Placement;
 use crate::modelinfo::{self, Fit, MemoryEstimate, ModelFacts};
 use crate::system;
 use crate::units::{bytes, count};
@@ -27,6 +28,8 @@ pub(super) struct ModelReport {
 struct MemoryReport {
     estimate: MemoryEstimate,
     fit: Vec<Fit>,
+    /// What `--gpu-layers auto` would choose on this machine now.
+    auto: Placement,
 }
 
 #[derive(Debug, Serialize)]
@@ -66,6 +69,10 @@ pub(super) fn report(
             modelinfo::fit(&d.name, free, &estimate, layers)
         })
         .collect();
+    let mut auto = s.clone();
+    auto.backend.gpu_auto = true;
+    let (_, decision) = crate::commands::decide(g, &auto, 1)?;
+    let auto = decision.expect("auto decides");
     let metadata = all.then(|| {
         g.metadata
             .iter()
@@ -83,7 +90,11 @@ pub(super) fn report(
     Ok(ModelReport {
         model: facts,
         problems,
-        memory: MemoryReport { estimate, fit },
+        memory: MemoryReport {
+            estimate,
+            fit,
+            auto,
+        },
         metadata,
     })
 }
@@ -222,6 +233,16 @@ pub(super) fn render(r: &ModelReport) -> String {
         };
         row(&mut o, &f.device, verdict);
     }
+    let a = &r.memory.auto;
+    row(
+        &mut o,
+        "gpu-layers auto",
+        format!(
+            "{} ({} predicted on the GPUs)",
+            a.line().trim_start_matches("auto: "),
+            bytes(a.predicted_gpu_bytes)
+        ),
+    );
     if let Some(meta) = &r.metadata {
         o.push_str("\nMetadata\n");
         for e in meta {

@@ -172,7 +172,16 @@ impl Scheduler {
     /// Create the context (all slots) on a thread of its own and start serving. Fails if the
     /// context cannot be created.
     pub fn start(model: Arc<LoadedModel>, opts: BatchOptions) -> anyhow::Result<Scheduler> {
-        let stats = Arc::new(Stats::default());
+        Scheduler::start_with_stats(model, opts, Arc::new(Stats::default()))
+    }
+
+    /// [`Scheduler::start`] counting into `stats`, which outlive this scheduler (a server
+    /// that unloads and reloads a model keeps its totals).
+    pub fn start_with_stats(
+        model: Arc<LoadedModel>,
+        opts: BatchOptions,
+        stats: Arc<Stats>,
+    ) -> anyhow::Result<Scheduler> {
         let (commands, rx) = mpsc::unbounded_channel();
         let (ready_tx, ready_rx) = std::sync::mpsc::channel();
         let max_queue = opts.max_queue;
