@@ -51,7 +51,11 @@ pub struct BenchArgs {
     #[arg(long, value_name = "LIST")]
     pub ubatch_size: Vec<String>,
 
-    /// Layers on the GPU [default: from gpu_enabled/gpu_layers in config]
+    /// MiB `--gpu-layers auto` leaves free on each GPU [config: backend_config.gpu_margin, default 1024]
+    #[arg(long, value_name = "MIB")]
+    pub gpu_margin: Option<u64>,
+
+    /// Layers on the GPU: numbers, or auto (as many as fit) [default: from gpu_enabled/gpu_layers in config]
     #[arg(long, visible_alias = "ngl", value_name = "LIST")]
     pub gpu_layers: Vec<String>,
 

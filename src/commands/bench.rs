@@ -15,7 +15,14 @@ use crate::output;
 use crate::system;
 
 pub async fn bench(args: BenchArgs, global: &Global) -> anyhow::Result<()> {
-    let settings = settings(global, Layer::default())?;
+    let flags = Layer {
+        backend_config: Some(crate::config::BackendLayer {
+            gpu_margin: args.gpu_margin,
+            ..Default::default()
+        }),
+        ..Layer::default()
+    };
+    let settings = settings(global, flags)?;
     let models: Vec<PathBuf> = if args.model.is_empty() {
         settings.model.clone().into_iter().collect()
     } else {

@@ -33,7 +33,7 @@ pub fn place(
             _ => {}
         }
     }
-    preflight(path, header, &with_slots(&s, slots))?;
+    preflight(path, header, &s, slots)?;
     Ok((s, decision))
 }
 
@@ -89,15 +89,10 @@ pub fn decide(
     Ok((s, decision))
 }
 
-fn with_slots(s: &Settings, slots: u32) -> Settings {
-    let mut all = s.clone();
-    all.backend.context_size = s.backend.context_size.saturating_mul(slots.max(1));
-    all
-}
-
 /// Checks before loading: a context longer than the model was trained for works but degrades
 /// (warning); one that cannot fit in memory is refused before anything is allocated.
-pub fn preflight(path: &Path, header: &GgufFile, s: &Settings) -> anyhow::Result<()> {
+/// `slots` contexts of `-c` tokens each are held (the warning is about one).
+pub fn preflight(path: &Path, header: &GgufFile, s: &Settings, slots: u32) -> anyhow::Result<()> {
     let facts = crate::modelinfo::facts("", header, |_| None);
     let n_ctx = u64::from(s.backend.context_size);
     if let Some(trained) = facts.context_length
@@ -119,13 +114,14 @@ pub fn preflight(path: &Path, header: &GgufFile, s: &Settings) -> anyhow::Result
         .iter()
         .any(|d| d.kind == "gpu" || d.kind == "igpu");
     if s.backend.gpu_layers == 0 || !any_gpu {
-        let e = crate::modelinfo::estimate(header, &facts, n_ctx, u64::from(s.backend.ubatch_size));
+        let all = n_ctx.saturating_mul(u64::from(slots.max(1)));
+        let e = crate::modelinfo::estimate(header, &facts, all, u64::from(s.backend.ubatch_size));
         let available = crate::system::system().memory_available_bytes;
         if available > 0 && e.total_bytes > available {
             return Err(fail(
                 Exit::Inference,
                 format!(
-                    "a context of {n_ctx} tokens needs about {} (weights {}, KV cache {}, logits {}, vocabulary {}) but only {} of memory is available; lower -c/--context-size",
+                    "a context of {all} tokens needs about {} (weights {}, KV cache {}, logits {}, vocabulary {}) but only {} of memory is available; lower -c/--context-size",
                     bytes(e.total_bytes),
                     bytes(e.weights_bytes),
                     bytes(e.kv_bytes),

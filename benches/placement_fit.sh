@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# `--gpu-layers auto` against llama.cpp's own fitter (`llama-bench -fitt MARGIN`, which runs
+# common_fit_params) on the synthetic 8B-class model, at several limits: the layers each
+# chooses, what each allocates on the GPU, and tg/pp speed. Same payload as placement_gpu.sh.
+# Usage: benches/placement_fit.sh PAYLOAD.tar.gz OUT_DIR [CUDA_ARCHS]
+set -uo pipefail
+payload="$(realpath "${1:?usage: placement_fit.sh PAYLOAD OUT_DIR [ARCHS]}")"
+out="$(realpath -m "${2:?out dir}")"
+archs="${3:-90}"
+here="$(cd "$(dirname "$0")/.." && pwd)"
+mkdir -p "$out"
+exec > >(tee -a "$out/log.txt") 2>&1
+w="$(mktemp -d)"
+nvidia-smi --query-gpu=name,memory.total,memory.free --format=csv
+cores=$(lscpu -p=core,socket | grep -v '^#' | sort -u | wc -l)
+tar -xzf "$payload" -C "$w"
+b8="$w/llama-8b-shape.gguf"
+"$w/bundle/synth" --layers 32 --embd 4096 --ff 14336 --heads 32 --kv-heads 8 --vocab 128256 --ctx 8192 -o "$b8" -t "$cores" >"$out/synth.txt" 2>&1 &
+spid=$!
+BUILD_DIR="$w/cuda-build" "$here/scripts/build-cuda-plugin.sh" "$w/ggml" "$w/cuda-out" "$archs" "$(nproc)" >"$out/cuda-build.txt" 2>&1 || { tail -30 "$out/cuda-build.txt"; exit 1; }
+wait "$spid"
+cp "$w/cuda-out/libggml-cuda.so" "$w/bundle/" && cp "$w/cuda-out/libggml-cuda.so" "$w/llama/"
+inf="$w/bundle/inferno" lb="$w/llama/llama-bench"
+cd "$w" || exit 1
+free=$(nvidia-smi --query-gpu=memory.free --format=csv,noheader,nounits | head -1)
+for limit in 1536 2048 3072 4096 6144; do
+  margin=$((free - limit))
+  echo; echo "=== $limit MiB usable (margin $margin MiB)"
+  "$inf" run -m "$b8" --gpu-margin "$margin" -c 512 --raw -p "Hello" -n 8 --temp 0 --json 2>/dev/null |
+    python3 -c "import json,sys; j=json.load(sys.stdin); p=j['placement']; print('inferno: layers', j['gpu_layers_offloaded'], 'predicted', p['predicted_gpu_bytes'], 'allocated', p['allocated_gpu_bytes'])"
+  "$lb" -v -m "$b8" -fitt "$margin" -fitc 512 -p 512 -n 64 -r 2 >"$out/lb-$limit.md" 2>"$out/lb-$limit.err"
+  echo "llama.cpp: $(grep -m1 -oE 'offloaded [0-9]+/[0-9]+ layers' "$out/lb-$limit.err")"
+  grep -E 'CUDA0 (model|KV|compute) buffer' "$out/lb-$limit.err" | head -3
+  grep -iE 'fit' "$out/lb-$limit.err" | head -8
+  tail -4 "$out/lb-$limit.md" | head -2
+  "$inf" bench -m "$b8" --gpu-margin "$margin" -c 512 -p 512 -n 64 -r 2 -o md 2>&1 | sed -n 1,4p
+done
