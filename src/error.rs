@@ -29,6 +29,8 @@ pub enum Exit {
     /// llama.cpp crashed (a fault signal inside it): the model is damaged or the build cannot
     /// run on this CPU.
     Crashed,
+    /// An RPC worker could not be reached, refused the protocol, or went away mid-run.
+    Remote,
     /// Stopped by Ctrl-C (SIGINT).
     Interrupted,
     /// Stopped by SIGTERM.
@@ -37,7 +39,7 @@ pub enum Exit {
 
 impl Exit {
     /// Every kind, in code order (README.md's table lists exactly these; a test checks it).
-    pub const ALL: [Exit; 11] = [
+    pub const ALL: [Exit; 12] = [
         Exit::Internal,
         Exit::Usage,
         Exit::Config,
@@ -47,6 +49,7 @@ impl Exit {
         Exit::Inference,
         Exit::Output,
         Exit::Crashed,
+        Exit::Remote,
         Exit::Interrupted,
         Exit::Terminated,
     ];
@@ -70,6 +73,7 @@ impl Exit {
             Exit::Inference => 7,
             Exit::Output => 8,
             Exit::Crashed => 9,
+            Exit::Remote => 10,
             Exit::Interrupted => 130,
             Exit::Terminated => 143,
         }
@@ -130,8 +134,9 @@ mod tests {
             Exit::Inference => 6,
             Exit::Output => 7,
             Exit::Crashed => 8,
-            Exit::Interrupted => 9,
-            Exit::Terminated => 10,
+            Exit::Remote => 9,
+            Exit::Interrupted => 10,
+            Exit::Terminated => 11,
         };
         for (i, e) in Exit::ALL.iter().enumerate() {
             assert_eq!(index(*e), i);

@@ -62,6 +62,7 @@ fn main() {
             Command::Info(args) => commands::info::info(args, &global).await,
             Command::Serve(args) => commands::serve::serve(args, &global).await,
             Command::Bench(args) => commands::bench::bench(args, &global).await,
+            Command::RpcWorker(args) => commands::rpc_worker::rpc_worker(args, &global).await,
             Command::Completions { shell } => commands::completions::completions(shell),
             Command::Man => commands::completions::man(),
         }

@@ -98,8 +98,11 @@ pub fn backend_names() -> Vec<String> {
     // SAFETY: indices below the count are valid; names are static strings.
     unsafe {
         (0..llama_cpp_sys_2::ggml_backend_reg_count())
-            .map(|i| {
-                let reg = llama_cpp_sys_2::ggml_backend_reg_get(i);
+            .map(|i| llama_cpp_sys_2::ggml_backend_reg_get(i))
+            // A backend without devices does no work here: the RPC backend of every build
+            // until `--rpc` adds workers (each its own entry, "RPC[host:port]").
+            .filter(|&reg| llama_cpp_sys_2::ggml_backend_reg_dev_count(reg) > 0)
+            .map(|reg| {
                 CStr::from_ptr(llama_cpp_sys_2::ggml_backend_reg_name(reg))
                     .to_string_lossy()
                     .into_owned()

@@ -50,7 +50,7 @@ fn bad_flag_values_exit_2() {
         (&["--top-p", "1.5"], "--top-p"),
         (&["--min-p", "-0.1"], "--min-p"),
         (&["-t", "0"], "--threads"),
-        (&["-c", "0"], "--context-size"),
+        (&["-c", "lots"], "--context-size"),
         (&["-b", "0"], "--batch-size"),
         (&["-n", "0"], "--max-tokens"),
         (&["--ubatch-size", "1024"], "--ubatch-size"),

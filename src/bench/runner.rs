@@ -16,6 +16,8 @@ use crate::system;
 pub struct Options {
     pub repetitions: u32,
     pub warmup: bool,
+    /// Split and repacking for every load (the layers come from each test).
+    pub model: ModelOptions,
 }
 
 /// Progress reports for a progress bar.
@@ -49,7 +51,7 @@ pub fn run(
                 &spec.model,
                 &ModelOptions {
                     gpu_layers: spec.gpu_layers,
-                    ..ModelOptions::default()
+                    ..opts.model.clone()
                 },
                 std::sync::Arc::new(AtomicBool::new(false)),
                 |_| {},

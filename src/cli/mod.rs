@@ -54,6 +54,9 @@ pub enum Command {
     Info(InfoArgs),
     /// Serve the model over an OpenAI-compatible HTTP API (continuous batching)
     Serve(ServeArgs),
+    /// Serve one local device (CPU or a GPU) to `--rpc` clients through ggml's RPC server.
+    /// No authentication: anyone who reaches the port can run code here; trusted networks only
+    RpcWorker(RpcWorkerArgs),
     /// Print a shell completion script (bash, zsh, fish, powershell, elvish) to stdout
     Completions {
         #[arg(value_name = "SHELL")]
@@ -103,6 +106,30 @@ pub struct ModelArgs {
     ))]
     pub gpu_margin: Option<u64>,
 
+    /// Several GPUs: none (one GPU, --main-gpu), layer (whole layers per GPU), row (each
+    /// matrix split by rows) [config: backend_config.split_mode, default layer]
+    #[arg(long, value_name = "MODE", value_parser = crate::config::parse_split_mode)]
+    pub split_mode: Option<crate::engine::SplitMode>,
+
+    /// Share of the model per GPU (and RPC device), in device order, e.g. 3,1 [config:
+    /// backend_config.tensor_split, default: in proportion to free memory]
+    #[arg(long, value_name = "A,B,...")]
+    pub tensor_split: Option<crate::config::Shares>,
+
+    /// The GPU for --split-mode none (and row's intermediate results) [config: backend_config.main_gpu, default 0]
+    #[arg(long, value_name = "N")]
+    pub main_gpu: Option<u32>,
+
+    /// Keep CPU weights unrepacked, as weights sent over RPC are (llama.cpp's --no-repack)
+    /// [config: backend_config.no_repack]
+    #[arg(long)]
+    pub no_repack: bool,
+
+    /// RPC workers whose devices join the local ones (inferno rpc-worker; trusted networks
+    /// only) [config: backend_config.rpc]
+    #[arg(long, value_name = "HOST:PORT,...", value_delimiter = ',')]
+    pub rpc: Vec<String>,
+
     /// Do not use the GPU [config: backend_config.gpu_enabled = false]
     #[arg(long, conflicts_with = "gpu_layers")]
     pub no_gpu: bool,
@@ -117,4 +144,31 @@ pub struct ModelArgs {
 /// The command definition, for completion scripts and the man page.
 pub fn command() -> clap::Command {
     <Cli as clap::CommandFactory>::command()
+}
+
+/// `inferno rpc-worker` flags.
+#[derive(Debug, Args)]
+pub struct RpcWorkerArgs {
+    /// Address to listen on; only this machine by default (any other address lets anyone who
+    /// reaches it run code here)
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1")]
+    pub host: String,
+
+    /// Port to listen on
+    #[arg(long, value_name = "PORT", default_value_t = 50052)]
+    pub port: u16,
+
+    /// The device to serve, by name (CPU, CUDA0, ...; `inferno info` lists them) [default: the
+    /// first GPU, else the CPU]
+    #[arg(long, value_name = "NAME")]
+    pub device: Option<String>,
+
+    /// CPU threads (for the CPU device) [default: physical cores]
+    #[arg(short, long, value_name = "N")]
+    pub threads: Option<u32>,
+
+    /// Keep received weights in this directory, so a client that sends the same model again
+    /// sends only hashes
+    #[arg(long, value_name = "DIR")]
+    pub cache: Option<PathBuf>,
 }

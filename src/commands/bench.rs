@@ -18,6 +18,11 @@ pub async fn bench(args: BenchArgs, global: &Global) -> anyhow::Result<()> {
     let flags = Layer {
         backend_config: Some(crate::config::BackendLayer {
             gpu_margin: args.gpu_margin,
+            split_mode: args.split_mode,
+            tensor_split: args.tensor_split.clone().map(|t| t.0),
+            main_gpu: args.main_gpu,
+            no_repack: args.no_repack.then_some(true),
+            rpc: (!args.rpc.is_empty()).then(|| args.rpc.clone()),
             ..Default::default()
         }),
         ..Layer::default()
@@ -120,6 +125,11 @@ pub async fn bench(args: BenchArgs, global: &Global) -> anyhow::Result<()> {
     let opts = runner::Options {
         repetitions: args.repetitions,
         warmup: !args.no_warmup,
+        model: crate::engine::ModelOptions {
+            split: settings.backend.split.clone(),
+            no_repack: settings.backend.no_repack,
+            ..Default::default()
+        },
     };
     let task_progress = Arc::clone(&progress);
     let results = tokio::task::spawn_blocking(move || {

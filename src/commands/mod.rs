@@ -9,6 +9,7 @@ pub mod completions;
 pub mod info;
 mod placement;
 mod prompt;
+pub mod rpc_worker;
 pub mod run;
 pub mod serve;
 pub use placement::{decide, place, preflight};
@@ -57,6 +58,11 @@ pub fn model_layer(m: &ModelArgs) -> Layer {
             gpu_enabled: m.no_gpu.then_some(false),
             gpu_layers: m.gpu_layers,
             gpu_margin: m.gpu_margin,
+            split_mode: m.split_mode,
+            tensor_split: m.tensor_split.clone().map(|t| t.0),
+            main_gpu: m.main_gpu,
+            no_repack: m.no_repack.then_some(true),
+            rpc: (!m.rpc.is_empty()).then(|| m.rpc.clone()),
             context_size: m.context_size,
             batch_size: m.batch_size,
             ubatch_size: m.ubatch_size,
@@ -91,6 +97,10 @@ pub fn settings(global: &Global, flags: Layer) -> anyhow::Result<Settings> {
     if !settings.backend.gpu_enabled {
         // Before anything initializes llama.cpp: no GPU backend is ever loaded.
         engine::cpu_only();
+    }
+    if !settings.backend.rpc.is_empty() {
+        // The workers' devices join the local ones before anything lists or loads.
+        engine::rpc::add_servers(&settings.backend.rpc)?;
     }
     Ok(settings)
 }
@@ -245,6 +255,8 @@ pub(crate) fn model_options(header: &GgufFile, settings: &Settings) -> ModelOpti
         .unwrap_or_default();
     ModelOptions {
         gpu_layers: settings.backend.gpu_layers,
+        split: settings.backend.split.clone(),
+        no_repack: settings.backend.no_repack,
         suppress_tokens,
     }
 }

@@ -22,6 +22,7 @@ pub fn place(
     slots: u32,
     report: bool,
 ) -> anyhow::Result<(Settings, Option<Placement>)> {
+    check_split(settings)?;
     let (s, decision) = decide(header, settings, slots)?;
     if report {
         match &decision {
@@ -61,6 +62,15 @@ pub fn decide(
     } else {
         Vec::new()
     };
+    // One GPU does the work with --split-mode none: only its memory counts.
+    let gpus: Vec<GpuFree> = match b.split.mode {
+        crate::engine::SplitMode::None => gpus
+            .into_iter()
+            .nth(b.split.main_gpu as usize)
+            .into_iter()
+            .collect(),
+        _ => gpus,
+    };
     let facts = crate::modelinfo::facts("", header, |_| None);
     let margin = b.gpu_margin_mib.saturating_mul(1 << 20);
     let ubatch = u64::from(b.ubatch_size);
@@ -87,6 +97,46 @@ pub fn decide(
         decision = Some(p);
     }
     Ok((s, decision))
+}
+
+/// `--tensor-split` and `--main-gpu` against the GPUs (RPC devices included) this process
+/// sees: a share per device, a main GPU that exists.
+pub fn check_split(settings: &Settings) -> anyhow::Result<()> {
+    let split = &settings.backend.split;
+    if split.tensor_split.is_empty() && split.main_gpu == 0 {
+        return Ok(());
+    }
+    engine::backend()?;
+    let gpus: Vec<String> = crate::system::devices()
+        .into_iter()
+        .filter(|d| d.kind == "gpu" || d.kind == "igpu")
+        .map(|d| d.name)
+        .collect();
+    let list = if gpus.is_empty() {
+        "none".to_string()
+    } else {
+        gpus.join(", ")
+    };
+    if !split.tensor_split.is_empty() && split.tensor_split.len() != gpus.len() {
+        return Err(fail(
+            Exit::Usage,
+            format!(
+                "--tensor-split has {} shares but there are {} GPU devices ({list}); give one share per device",
+                split.tensor_split.len(),
+                gpus.len()
+            ),
+        ));
+    }
+    if split.main_gpu as usize >= gpus.len().max(1) {
+        return Err(fail(
+            Exit::Usage,
+            format!(
+                "--main-gpu {} does not exist: GPU devices are numbered from 0 ({list})",
+                split.main_gpu
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// Checks before loading: a context longer than the model was trained for works but degrades

@@ -40,12 +40,16 @@ pub async fn serve(args: ServeArgs, global: &Global) -> anyhow::Result<()> {
     flags.speculative = speculative::spec_layer(&args.spec);
     let settings = settings(global, flags)?;
     let entries = model_entries(&args.model.model, &settings)?;
-    if settings.speculative.enabled() && (settings.server.parallel != 1 || entries.len() > 1) {
+    let parallel = entries
+        .first()
+        .and_then(|e| e.parallel)
+        .unwrap_or(settings.server.parallel);
+    if settings.speculative.enabled() && (parallel != 1 || entries.len() > 1) {
         return Err(fail(
             Exit::Usage,
             format!(
                 "--draft-model/--lookup need --parallel 1 and one model (now {} slots, {} models): with several requests sharing each step the spare compute drafting uses is taken (see README, Speculative decoding)",
-                settings.server.parallel,
+                parallel,
                 entries.len()
             ),
         ));
@@ -65,7 +69,6 @@ pub async fn serve(args: ServeArgs, global: &Global) -> anyhow::Result<()> {
             max_loaded: s.max_loaded as usize,
             max_memory: s.max_memory,
             keep_alive: s.keep_alive,
-            wait: std::time::Duration::from_secs(s.request_timeout),
         },
     };
     server::run(opts, global.interrupts.clone()).await
@@ -157,7 +160,10 @@ fn model_spec(
         settings.server.parallel = p;
     }
     if let Some(n) = entry.gpu_layers {
+        // An exact number for this model, as --gpu-layers N is.
         settings.backend.gpu_layers = n;
+        settings.backend.gpu_auto = false;
+        settings.backend.gpu_enabled |= n > 0;
     }
     let path = entry.path.clone();
     let header = check_gguf(&path)?;

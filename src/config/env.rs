@@ -13,6 +13,11 @@ pub const ENV_KEYS: &[(&str, &str)] = &[
     ("INFERNO_GPU_ENABLED", "backend_config.gpu_enabled"),
     ("INFERNO_GPU_LAYERS", "backend_config.gpu_layers"),
     ("INFERNO_GPU_MARGIN", "backend_config.gpu_margin"),
+    ("INFERNO_SPLIT_MODE", "backend_config.split_mode"),
+    ("INFERNO_TENSOR_SPLIT", "backend_config.tensor_split"),
+    ("INFERNO_MAIN_GPU", "backend_config.main_gpu"),
+    ("INFERNO_NO_REPACK", "backend_config.no_repack"),
+    ("INFERNO_RPC", "backend_config.rpc"),
     ("INFERNO_CONTEXT_SIZE", "backend_config.context_size"),
     ("INFERNO_BATCH_SIZE", "backend_config.batch_size"),
     ("INFERNO_UBATCH_SIZE", "backend_config.ubatch_size"),
@@ -84,6 +89,15 @@ pub fn from_env(env: &[(String, String)]) -> anyhow::Result<Layer> {
             "backend_config.gpu_enabled" => b.gpu_enabled = Some(parse_bool(value).map_err(bad)?),
             "backend_config.gpu_layers" => b.gpu_layers = Some(value.parse().map_err(bad)?),
             "backend_config.gpu_margin" => b.gpu_margin = Some(parse_num(value).map_err(bad)?),
+            "backend_config.split_mode" => {
+                b.split_mode = Some(crate::config::parse_split_mode(value).map_err(bad)?);
+            }
+            "backend_config.tensor_split" => {
+                b.tensor_split = Some(crate::config::parse_tensor_split(value).map_err(bad)?);
+            }
+            "backend_config.main_gpu" => b.main_gpu = Some(parse_num(value).map_err(bad)?),
+            "backend_config.no_repack" => b.no_repack = Some(parse_bool(value).map_err(bad)?),
+            "backend_config.rpc" => b.rpc = Some(crate::config::parse_list(value)),
             "backend_config.context_size" => b.context_size = Some(parse_num(value).map_err(bad)?),
             "backend_config.batch_size" => b.batch_size = Some(parse_num(value).map_err(bad)?),
             "backend_config.ubatch_size" => b.ubatch_size = Some(parse_num(value).map_err(bad)?),

@@ -92,3 +92,66 @@ mod tests {
         assert!(e.contains("gpu_layers") && e.contains("'most'"), "{e}");
     }
 }
+
+/// `--split-mode none|layer|row`.
+pub fn parse_split_mode(s: &str) -> Result<crate::engine::SplitMode, String> {
+    use crate::engine::SplitMode;
+    match s.trim().to_ascii_lowercase().as_str() {
+        "none" => Ok(SplitMode::None),
+        "layer" => Ok(SplitMode::Layer),
+        "row" => Ok(SplitMode::Row),
+        _ => Err(format!("'{s}' is not one of none, layer, row")),
+    }
+}
+
+/// `--tensor-split 3,1`: one non-negative share per device (not all zero).
+pub fn parse_tensor_split(s: &str) -> Result<Vec<f32>, String> {
+    let v: Vec<f32> = s
+        .split([',', '/'])
+        .map(|x| {
+            x.trim()
+                .parse::<f32>()
+                .ok()
+                .filter(|f| f.is_finite() && *f >= 0.0)
+                .ok_or_else(|| format!("'{x}' in '{s}' is not a share (a number, 0 or more)"))
+        })
+        .collect::<Result<_, _>>()?;
+    if v.iter().all(|x| *x == 0.0) {
+        return Err(format!("'{s}' gives every device 0"));
+    }
+    Ok(v)
+}
+
+/// `--tensor-split` as clap takes it (one value that holds the whole list).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Shares(pub Vec<f32>);
+
+impl FromStr for Shares {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        parse_tensor_split(s).map(Shares)
+    }
+}
+
+/// A comma-separated list (`INFERNO_RPC=host:50052,host2:50052`), blanks dropped.
+pub fn parse_list(s: &str) -> Vec<String> {
+    s.split(',')
+        .map(str::trim)
+        .filter(|x| !x.is_empty())
+        .map(String::from)
+        .collect()
+}
+
+#[cfg(test)]
+mod split_tests {
+    #[test]
+    fn split_values() {
+        assert_eq!(super::parse_tensor_split("3,1"), Ok(vec![3.0, 1.0]));
+        assert!(super::parse_tensor_split("1,x").is_err());
+        assert!(super::parse_tensor_split("0,0").is_err());
+        assert!(super::parse_tensor_split("-1,2").is_err());
+        assert!(super::parse_split_mode("ROW").is_ok());
+        assert!(super::parse_split_mode("tensor").is_err());
+        assert_eq!(super::parse_list(" a:1, ,b:2"), ["a:1", "b:2"]);
+    }
+}

@@ -19,6 +19,7 @@ mod env;
 mod file;
 pub mod gpu;
 pub mod models;
+mod overlay;
 mod settings;
 mod validate;
 
@@ -26,7 +27,7 @@ use std::path::PathBuf;
 
 use env::from_env;
 use file::parse_file;
-pub use gpu::GpuLayers;
+pub use gpu::{GpuLayers, Shares, parse_list, parse_split_mode, parse_tensor_split};
 pub use settings::*;
 
 use crate::error::{Exit, fail};

@@ -43,6 +43,12 @@ pub struct BackendLayer {
     pub gpu_layers: Option<GpuLayers>,
     /// MiB `auto` leaves free on each GPU.
     pub gpu_margin: Option<u64>,
+    pub split_mode: Option<crate::engine::SplitMode>,
+    pub tensor_split: Option<Vec<f32>>,
+    pub main_gpu: Option<u32>,
+    pub no_repack: Option<bool>,
+    /// RPC workers (`HOST:PORT`) whose devices join the local ones.
+    pub rpc: Option<Vec<String>>,
     pub context_size: Option<u32>,
     pub batch_size: Option<u32>,
     pub ubatch_size: Option<u32>,
@@ -219,6 +225,11 @@ pub struct BackendSettings {
     pub gpu_auto: bool,
     /// MiB `auto` leaves free on each GPU.
     pub gpu_margin_mib: u64,
+    /// Several GPUs (and RPC devices): split mode, main GPU, shares.
+    #[serde(skip)]
+    pub split: crate::engine::Split,
+    pub no_repack: bool,
+    pub rpc: Vec<String>,
     pub context_size: u32,
     pub batch_size: u32,
     pub ubatch_size: u32,
@@ -258,74 +269,6 @@ impl Default for SamplingSettings {
     }
 }
 
-impl Layer {
-    /// `self` with every value that `higher` sets replaced by `higher`'s.
-    pub fn overlay(self, higher: Layer) -> Layer {
-        Layer {
-            default_model: higher.default_model.or(self.default_model),
-            skip_model_checks: higher.skip_model_checks.or(self.skip_model_checks),
-            server: merge_opt(self.server, higher.server, |lo, hi| ServerLayer {
-                host: hi.host.or(lo.host),
-                port: hi.port.or(lo.port),
-                parallel: hi.parallel.or(lo.parallel),
-                api_key: hi.api_key.or(lo.api_key),
-                cors_origins: hi.cors_origins.or(lo.cors_origins),
-                max_queue: hi.max_queue.or(lo.max_queue),
-                body_limit: hi.body_limit.or(lo.body_limit),
-                request_timeout: hi.request_timeout.or(lo.request_timeout),
-                shutdown_grace: hi.shutdown_grace.or(lo.shutdown_grace),
-                keep_alive: hi.keep_alive.or(lo.keep_alive),
-                max_loaded: hi.max_loaded.or(lo.max_loaded),
-                max_memory: hi.max_memory.or(lo.max_memory),
-                models_dir: hi.models_dir.or(lo.models_dir),
-            }),
-            models: higher.models.or(self.models),
-            speculative: merge_opt(self.speculative, higher.speculative, |lo, hi| {
-                SpeculativeLayer {
-                    draft_model: hi.draft_model.or(lo.draft_model),
-                    draft_max: hi.draft_max.or(lo.draft_max),
-                    draft_min: hi.draft_min.or(lo.draft_min),
-                    draft_p_min: hi.draft_p_min.or(lo.draft_p_min),
-                    draft_gpu_layers: hi.draft_gpu_layers.or(lo.draft_gpu_layers),
-                    lookup: hi.lookup.or(lo.lookup),
-                    lookup_ngram: hi.lookup_ngram.or(lo.lookup_ngram),
-                    adaptive: hi.adaptive.or(lo.adaptive),
-                }
-            }),
-            backend_config: merge_opt(self.backend_config, higher.backend_config, |lo, hi| {
-                BackendLayer {
-                    gpu_enabled: hi.gpu_enabled.or(lo.gpu_enabled),
-                    gpu_layers: hi.gpu_layers.or(lo.gpu_layers),
-                    gpu_margin: hi.gpu_margin.or(lo.gpu_margin),
-                    context_size: hi.context_size.or(lo.context_size),
-                    batch_size: hi.batch_size.or(lo.batch_size),
-                    ubatch_size: hi.ubatch_size.or(lo.ubatch_size),
-                    threads: hi.threads.or(lo.threads),
-                    flash_attn: hi.flash_attn.or(lo.flash_attn),
-                }
-            }),
-            sampling: merge_opt(self.sampling, higher.sampling, |lo, hi| SamplingLayer {
-                temp: hi.temp.or(lo.temp),
-                top_k: hi.top_k.or(lo.top_k),
-                top_p: hi.top_p.or(lo.top_p),
-                min_p: hi.min_p.or(lo.min_p),
-                repeat_penalty: hi.repeat_penalty.or(lo.repeat_penalty),
-                repeat_last_n: hi.repeat_last_n.or(lo.repeat_last_n),
-                frequency_penalty: hi.frequency_penalty.or(lo.frequency_penalty),
-                presence_penalty: hi.presence_penalty.or(lo.presence_penalty),
-                seed: hi.seed.or(lo.seed),
-            }),
-        }
-    }
-}
-
-fn merge_opt<T>(lo: Option<T>, hi: Option<T>, f: impl FnOnce(T, T) -> T) -> Option<T> {
-    match (lo, hi) {
-        (Some(lo), Some(hi)) => Some(f(lo, hi)),
-        (lo, hi) => hi.or(lo),
-    }
-}
-
 /// The settings from the merged layers, with defaults for what no layer set; validated.
 /// `gpu_layers_flag` is `--gpu-layers` from the command line, which wins over `gpu_enabled`.
 pub(super) fn finish(
@@ -336,9 +279,11 @@ pub(super) fn finish(
     let b = layer.backend_config.unwrap_or_default();
     let s = layer.sampling.unwrap_or_default();
     let d = SamplingSettings::default();
+    // RPC workers are devices to offload to, as a local GPU is.
+    let has_rpc = b.rpc.as_ref().is_some_and(|r| !r.is_empty());
     let gpu_enabled = b
         .gpu_enabled
-        .unwrap_or(BUILD_HAS_GPU || cfg!(feature = "dynamic-backends"));
+        .unwrap_or(BUILD_HAS_GPU || cfg!(feature = "dynamic-backends") || has_rpc);
     let choice = match gpu_layers_flag {
         Some(n) => n,
         None if gpu_enabled => b.gpu_layers.unwrap_or(GpuLayers::Auto),
@@ -359,6 +304,13 @@ pub(super) fn finish(
             gpu_layers,
             gpu_auto,
             gpu_margin_mib: b.gpu_margin.unwrap_or(defaults::GPU_MARGIN_MIB),
+            split: crate::engine::Split {
+                mode: b.split_mode.unwrap_or_default(),
+                main_gpu: b.main_gpu.unwrap_or(0),
+                tensor_split: b.tensor_split.clone().unwrap_or_default(),
+            },
+            no_repack: b.no_repack.unwrap_or(false),
+            rpc: b.rpc.clone().unwrap_or_default(),
             context_size: b.context_size.unwrap_or(defaults::CONTEXT_SIZE),
             batch_size,
             ubatch_size: b

@@ -100,6 +100,16 @@ pub(super) fn validate(s: &Settings) -> anyhow::Result<()> {
             return bad(flag, key, format!("{v} must be between -2 and 2 (0 = off)"));
         }
     }
+    let ts = &b.split.tensor_split;
+    if !ts.is_empty()
+        && (ts.iter().any(|x| !x.is_finite() || *x < 0.0) || ts.iter().all(|x| *x == 0.0))
+    {
+        return bad(
+            "--tensor-split",
+            "backend_config.tensor_split",
+            format!("{ts:?}: shares must be 0 or more, and not all 0"),
+        );
+    }
     let sv = &s.server;
     if sv.parallel == 0 || sv.parallel > 512 {
         return bad(

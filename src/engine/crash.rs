@@ -57,6 +57,15 @@ unsafe extern "C" fn on_abort(message: *const c_char) {
     let text = text
         .find("llama.cpp/")
         .map_or(text, |i| &text[i + "llama.cpp/".len()..]);
+    if text.contains("RPC") {
+        // A worker that went away (or answered garbage) mid-run: not the model's fault.
+        let workers = super::rpc::endpoints().join(", ");
+        let line = format!(
+            "inferno: lost the RPC worker ({workers}): {text}; check that `inferno rpc-worker` is still running there\n"
+        );
+        write_stderr(line.as_bytes());
+        Exit::Remote.exit_now();
+    }
     let line = format!(
         "inferno: llama.cpp rejected this model: {text} (the file is damaged or not supported by this llama.cpp)\n"
     );

@@ -114,7 +114,9 @@ pub fn parse_buffers(lines: &[String]) -> Vec<Buffer> {
         .filter_map(|line| {
             let (marker, kind) = kinds.iter().find(|(m, _)| line.contains(m))?;
             let (head, tail) = line.split_once(marker)?;
-            let device = head.rsplit(':').next()?.trim().to_string();
+            // "load_tensors:   CUDA0" → CUDA0; the device is the last word, which for an RPC
+            // device holds colons of its own ("RPC0[127.0.0.1:50052]").
+            let device = head.split_whitespace().last()?.to_string();
             let mib: f64 = tail.trim().strip_suffix("MiB")?.trim().parse().ok()?;
             Some(Buffer {
                 device,
@@ -138,6 +140,16 @@ pub fn parse_offloaded(lines: &[String]) -> Option<(u32, u32)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rpc_device_names_keep_their_address() {
+        let b = parse_buffers(&[
+            "load_tensors: RPC0[127.0.0.1:50101] model buffer size =   129.37 MiB".to_string(),
+            "llama_kv_cache:        CPU KV buffer size =    18.00 MiB".to_string(),
+        ]);
+        assert_eq!(b[0].device, "RPC0[127.0.0.1:50101]");
+        assert_eq!(b[1].device, "CPU");
+    }
 
     #[test]
     fn parses_llama_cpp_report_lines() {

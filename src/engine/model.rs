@@ -8,7 +8,6 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use llama_cpp_2::model::LlamaModel;
-use llama_cpp_2::model::params::LlamaModelParams;
 use llama_cpp_2::token::LlamaToken;
 
 use super::backend::backend;
@@ -22,9 +21,38 @@ use crate::error::{Exit, fail};
 pub struct ModelOptions {
     /// Layers to offload to the GPU (llama.cpp clamps to what the model has).
     pub gpu_layers: u32,
+    /// How layers spread over several GPUs (and RPC devices).
+    pub split: Split,
+    /// Keep CPU weights in their file layout instead of repacking them for the CPU kernels
+    /// (llama.cpp's `--no-repack`): weights sent to an RPC device are never repacked, so this
+    /// is what a local run must do to compute exactly what an RPC run computes.
+    pub no_repack: bool,
     /// Tokens the model says must never be sampled (`tokenizer.ggml.suppress_tokens`), which
     /// llama.cpp's default sampler masks; ids outside the vocabulary are dropped, as there.
     pub suppress_tokens: Vec<i32>,
+}
+
+/// `--split-mode`: how a model spreads over several devices.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SplitMode {
+    /// One device (`--main-gpu`) holds everything offloaded.
+    None,
+    /// Whole layers per device, in proportion to `tensor_split` (default: free memory).
+    #[default]
+    Layer,
+    /// Each weight matrix split across the devices by rows.
+    Row,
+}
+
+/// Placement over several devices.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Split {
+    pub mode: SplitMode,
+    /// The device for `SplitMode::None` (and intermediate results with `Row`).
+    pub main_gpu: u32,
+    /// Shares per device, in device order; empty: in proportion to free memory.
+    pub tensor_split: Vec<f32>,
 }
 
 /// Where a model's layers went, as llama.cpp reported it.
@@ -59,17 +87,14 @@ pub fn load_model(
     cancel: Arc<AtomicBool>,
     mut progress: impl FnMut(f32) + 'static,
 ) -> anyhow::Result<LoadedModel> {
-    let backend = backend()?;
+    backend()?;
     let abort = cancel.clone();
-    let params = LlamaModelParams::default()
-        .with_n_gpu_layers(opts.gpu_layers)
-        .with_progress_callback(move |p| {
-            progress(p);
-            !abort.load(Ordering::Relaxed)
-        });
     let capture = Capture::start();
     let start = Instant::now();
-    let loaded = LlamaModel::load_from_file(&backend.llama, path, &params);
+    let loaded = super::raw_load::load(path, opts, move |p| {
+        progress(p);
+        !abort.load(Ordering::Relaxed)
+    });
     let load_ms = start.elapsed().as_secs_f64() * 1e3;
     let lines = capture.finish();
     let model = match loaded {

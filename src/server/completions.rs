@@ -164,10 +164,15 @@ async fn stream(
     deadline: tokio::time::Instant,
     tx: &mpsc::Sender<Result<Sse, Infallible>>,
 ) -> Option<Completion> {
+    // A client that keeps the connection but stops reading must not hold the request (and
+    // its model) forever: a send that cannot complete soon after the deadline counts as gone.
+    let send_until = deadline + Duration::from_secs(10);
     let send = |v: serde_json::Value| async move {
-        tx.send(Ok(Sse::default().data(v.to_string())))
-            .await
-            .is_ok()
+        let item = Ok(Sse::default().data(v.to_string()));
+        matches!(
+            tokio::time::timeout_at(send_until, tx.send(item)).await,
+            Ok(Ok(()))
+        )
     };
     loop {
         let ev = tokio::select! {

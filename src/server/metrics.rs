@@ -165,7 +165,7 @@ impl Metrics {
         let per_model = |f: &dyn Fn(&Entry) -> f64| -> Vec<(String, f64)> {
             models
                 .iter()
-                .map(|e| (format!("{{model=\"{}\"}}", e.spec.name), f(e)))
+                .map(|e| (format!("{{model=\"{}\"}}", label(&e.spec.name)), f(e)))
                 .collect()
         };
         let c = |f: fn(&Stats) -> &AtomicU64| {
@@ -247,7 +247,7 @@ impl Metrics {
         let per_view = |f: &dyn Fn(&super::models::ModelView) -> f64| -> Vec<(String, f64)> {
             views
                 .iter()
-                .map(|v| (format!("{{model=\"{}\"}}", v.name), f(v)))
+                .map(|v| (format!("{{model=\"{}\"}}", label(&v.name)), f(v)))
                 .collect()
         };
         metric(
@@ -308,4 +308,11 @@ impl Metrics {
         );
         o
     }
+}
+
+/// A Prometheus label value: backslash, double quote and newline escaped.
+fn label(v: &str) -> String {
+    v.replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
 }

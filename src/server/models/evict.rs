@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use super::{Entry, Registry, State};
+use super::{Entry, Live, Registry, State};
 use crate::output;
 use crate::units::bytes;
 
@@ -13,8 +13,11 @@ impl Registry {
     /// Unload idle models, least recently used first, until `entry` fits the limits. Models
     /// with requests are waited for (bounded); with nothing left to unload the load goes ahead
     /// and llama.cpp's own allocation decides.
-    pub(super) async fn make_room(&self, entry: &Arc<Entry>) -> anyhow::Result<()> {
-        let started = Instant::now();
+    pub(super) async fn make_room(
+        &self,
+        entry: &Arc<Entry>,
+        deadline: tokio::time::Instant,
+    ) -> anyhow::Result<()> {
         loop {
             let loaded: Vec<(&Arc<Entry>, u64, Option<Instant>)> = self
                 .entries
@@ -44,7 +47,8 @@ impl Registry {
                     let why = format!("to load {} ({reason})", entry.spec.name);
                     self.unload(victim, &why).await;
                 }
-                None if started.elapsed() > self.limits.wait => {
+                // Waiting longer than the request that asked for the load would be for nobody.
+                None if tokio::time::Instant::now() >= deadline => {
                     anyhow::bail!(
                         "{reason} is reached and every loaded model is busy; try again later"
                     );
@@ -74,10 +78,21 @@ impl Registry {
 
     /// Unload `entry` if it is loaded and idle, and wait until llama.cpp has freed it.
     pub async fn unload(&self, entry: &Arc<Entry>, why: &str) -> bool {
+        self.unload_if(entry, why, |_| true).await
+    }
+
+    /// [`Registry::unload`] when `still` holds for the loaded model, checked under its lock
+    /// (a decision made before waiting for `load_lock` may be stale by then).
+    async fn unload_if(
+        &self,
+        entry: &Arc<Entry>,
+        why: &str,
+        still: impl Fn(&Live) -> bool,
+    ) -> bool {
         let live = {
             let mut st = entry.lock();
             match &*st {
-                State::Loaded(l) if l.leases == 0 => {}
+                State::Loaded(l) if l.leases == 0 && still(l) => {}
                 _ => return false,
             }
             match std::mem::replace(&mut *st, State::Unloaded { error: None }) {
@@ -110,19 +125,18 @@ impl Registry {
         let mut tick = tokio::time::interval(Duration::from_secs(1));
         loop {
             tick.tick().await;
+            // At least a second idle, even with keep-alive 0: a request woken by the load
+            // that made the model ready must get to it first.
+            let expired = |l: &Live| {
+                l.keep_alive >= 0
+                    && l.last_used.elapsed() >= Duration::from_secs(l.keep_alive.max(1) as u64)
+            };
             for e in &self.entries {
-                let expired = match &*e.lock() {
-                    State::Loaded(l) => {
-                        l.leases == 0
-                            && l.keep_alive >= 0
-                            && l.last_used.elapsed() >= Duration::from_secs(l.keep_alive as u64)
-                    }
-                    _ => false,
-                };
-                if expired {
-                    // Not while a load decides what to unload.
+                let due = matches!(&*e.lock(), State::Loaded(l) if l.leases == 0 && expired(l));
+                if due {
+                    // Not while a load decides what to unload; checked again after waiting.
                     let _g = self.load_lock.lock().await;
-                    self.unload(e, "(keep-alive passed)").await;
+                    self.unload_if(e, "(keep-alive passed)", expired).await;
                 }
             }
         }

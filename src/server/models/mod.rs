@@ -26,6 +26,9 @@ use crate::engine::speculative::SpecSetup;
 use crate::output;
 use crate::units::bytes;
 
+/// A model whose load failed is not tried again for this long (each try may unload others).
+const RETRY_AFTER_FAILURE: Duration = Duration::from_secs(10);
+
 /// Loads one model (and its draft, when speculating) on the calling blocking thread.
 pub type LoadFn =
     Arc<dyn Fn() -> anyhow::Result<(Arc<LoadedModel>, Option<SpecSetup>)> + Send + Sync>;
@@ -50,8 +53,6 @@ pub struct Limits {
     pub max_memory: Option<u64>,
     /// Seconds an idle model stays loaded (negative: forever).
     pub keep_alive: i64,
-    /// How long a load may wait for busy models to become idle.
-    pub wait: Duration,
 }
 
 pub struct Registry {
@@ -73,7 +74,10 @@ pub struct Entry {
 }
 
 enum State {
-    Unloaded { error: Option<String> },
+    /// `error`: why the last load failed, and when (a new request retries after a pause).
+    Unloaded {
+        error: Option<(String, Instant)>,
+    },
     Loading,
     Loaded(Live),
 }
@@ -132,7 +136,7 @@ impl Entry {
     pub fn view(&self) -> ModelView {
         let st = self.lock();
         let (state, memory, active, error) = match &*st {
-            State::Unloaded { error } => ("unloaded", 0, 0, error.clone()),
+            State::Unloaded { error } => ("unloaded", 0, 0, error.as_ref().map(|e| e.0.clone())),
             State::Loading => ("loading", 0, 0, None),
             State::Loaded(l) => ("loaded", l.memory, l.leases, None),
         };
@@ -243,17 +247,18 @@ impl Registry {
                         });
                     }
                     State::Loading => waited = true,
-                    State::Unloaded { error: Some(e) } if waited => {
+                    State::Unloaded {
+                        error: Some((e, at)),
+                    } if waited || at.elapsed() < RETRY_AFTER_FAILURE => {
                         return Err(ApiError::unavailable(
                             format!("model '{}' could not be loaded: {e}", entry.spec.name),
-                            5,
+                            RETRY_AFTER_FAILURE.as_secs(),
                         ));
                     }
                     State::Unloaded { .. } => {
                         *st = State::Loading;
                         waited = true;
-                        let (reg, e) = (Arc::clone(self), Arc::clone(entry));
-                        tokio::spawn(async move { reg.load(e).await });
+                        self.spawn_load(entry, deadline);
                     }
                 }
             }
@@ -283,7 +288,7 @@ impl Registry {
             }
             Err(e) => {
                 *entry.lock() = State::Unloaded {
-                    error: Some(format!("{e:#}")),
+                    error: Some((format!("{e:#}"), Instant::now())),
                 };
                 entry.changed.notify_waiters();
                 Err(e)
@@ -291,9 +296,25 @@ impl Registry {
         }
     }
 
-    async fn load(self: Arc<Self>, entry: Arc<Entry>) {
+    /// Load `entry` in a task of its own; if that task dies (a panic), the model is marked
+    /// failed and its waiters woken instead of waiting on `Loading` forever.
+    fn spawn_load(self: &Arc<Self>, entry: &Arc<Entry>, deadline: tokio::time::Instant) {
+        let (reg, e) = (Arc::clone(self), Arc::clone(entry));
+        let task = tokio::spawn(async move { reg.load(e, deadline).await });
+        let e = Arc::clone(entry);
+        tokio::spawn(async move {
+            if task.await.is_err() {
+                *e.lock() = State::Unloaded {
+                    error: Some(("the load stopped unexpectedly".into(), Instant::now())),
+                };
+                e.changed.notify_waiters();
+            }
+        });
+    }
+
+    async fn load(self: Arc<Self>, entry: Arc<Entry>, deadline: tokio::time::Instant) {
         let _one_at_a_time = self.load_lock.lock().await;
-        let result = match self.make_room(&entry).await {
+        let result = match self.make_room(&entry, deadline).await {
             Ok(()) => Self::start(&entry).await,
             Err(e) => Err(e),
         };
@@ -350,7 +371,9 @@ impl Registry {
             Err(e) => {
                 let msg = format!("{e:#}");
                 output::message(&format!("error: loading {}: {msg}", entry.spec.name));
-                *st = State::Unloaded { error: Some(msg) };
+                *st = State::Unloaded {
+                    error: Some((msg, Instant::now())),
+                };
             }
         }
         drop(st);
