@@ -146,6 +146,17 @@ fn an_unreachable_worker_is_a_clear_error() {
             &format!("cannot reach the RPC worker at 127.0.0.1:{port}"),
         );
     assert!(start.elapsed() < Duration::from_secs(20));
+    // Something that accepts and never answers (a worker busy with another client looks the
+    // same): the handshake times out instead of hanging ggml's client.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = silent.local_addr().unwrap().to_string();
+    let start = Instant::now();
+    run_on(QWEN).args(["--rpc", &addr, "-p", "hi"]).run().fails(
+        10,
+        &format!("the RPC worker at {addr} did not complete the handshake"),
+    );
+    assert!(start.elapsed() < Duration::from_secs(20));
+    drop(silent);
     run_on(QWEN)
         .args(["--tensor-split", "1,1,1", "-p", "hi"])
         .run()

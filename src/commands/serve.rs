@@ -209,6 +209,8 @@ fn model_spec(
         facts,
         batch,
         estimate_bytes: estimate,
+        uses_gpu: settings.backend.gpu_enabled
+            && (settings.backend.gpu_auto || settings.backend.gpu_layers > 0),
         load,
     })
 }

@@ -46,9 +46,12 @@ fn proc_address(name: &str) -> anyhow::Result<*mut c_void> {
     Ok(f)
 }
 
-/// Check that `endpoint` (`HOST:PORT`) accepts connections within [`CONNECT_TIMEOUT`]: ggml's
-/// own connect has no timeout, and an unreachable host would hang it for minutes.
+/// Check that a worker answers at `endpoint` (`HOST:PORT`) within [`CONNECT_TIMEOUT`], with
+/// ggml's HELLO handshake on a connection of our own: ggml's client has no timeouts, so an
+/// unreachable host would hang it for minutes, and a worker busy with another client (ggml's
+/// server takes one client at a time) would hang it for as long as that client stays.
 pub fn reachable(endpoint: &str) -> anyhow::Result<()> {
+    use std::io::{Read, Write};
     let addrs: Vec<_> = endpoint
         .to_socket_addrs()
         .map_err(|e| {
@@ -59,26 +62,79 @@ pub fn reachable(endpoint: &str) -> anyhow::Result<()> {
         })?
         .collect();
     let mut last = None;
+    let mut stream = None;
     for a in &addrs {
         match TcpStream::connect_timeout(a, CONNECT_TIMEOUT) {
-            Ok(_) => return Ok(()),
+            Ok(s) => {
+                stream = Some(s);
+                break;
+            }
             Err(e) => last = Some(e),
         }
     }
-    Err(fail(
-        Exit::Remote,
-        format!(
-            "cannot reach the RPC worker at {endpoint}: {} (is `inferno rpc-worker` running there?)",
-            last.map_or_else(|| "no address".to_string(), |e| e.to_string())
-        ),
-    ))
+    let Some(mut stream) = stream else {
+        return Err(fail(
+            Exit::Remote,
+            format!(
+                "cannot reach the RPC worker at {endpoint}: {} (is `inferno rpc-worker` running there?)",
+                last.map_or_else(|| "no address".to_string(), |e| e.to_string())
+            ),
+        ));
+    };
+    // HELLO (command 14) with 24 bytes of transport capabilities, none asked for; the answer
+    // is its size (8 bytes) then major, minor, patch, padding and 24 bytes of capabilities.
+    const HELLO: u8 = 14;
+    const CAPS: usize = 24;
+    let mut request = vec![HELLO];
+    request.extend_from_slice(&(CAPS as u64).to_le_bytes());
+    request.extend_from_slice(&[0u8; CAPS]);
+    let mut answer = [0u8; 8 + 4 + CAPS];
+    let exchanged = stream
+        .set_read_timeout(Some(CONNECT_TIMEOUT))
+        .and_then(|()| stream.set_write_timeout(Some(CONNECT_TIMEOUT)))
+        .and_then(|()| stream.write_all(&request))
+        .and_then(|()| stream.read_exact(&mut answer));
+    if let Err(e) = exchanged {
+        let why = match e.kind() {
+            std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut => {
+                "no answer within 5 s (a worker serves one client at a time: is another client using it?)".to_string()
+            }
+            std::io::ErrorKind::UnexpectedEof => {
+                "it closed the connection (is it an `inferno rpc-worker`?)".to_string()
+            }
+            _ => e.to_string(),
+        };
+        return Err(fail(
+            Exit::Remote,
+            format!("the RPC worker at {endpoint} did not complete the handshake: {why}"),
+        ));
+    }
+    let size = u64::from_le_bytes(answer[..8].try_into().expect("8 bytes"));
+    let (major, minor, patch) = (answer[8], answer[9], answer[10]);
+    if size != (4 + CAPS) as u64 || major != PROTO.0 || minor > PROTO.1 {
+        return Err(fail(
+            Exit::Remote,
+            format!(
+                "the RPC worker at {endpoint} speaks RPC protocol {major}.{minor}.{patch}; this build speaks {} (run the same llama.cpp version on both ends)",
+                protocol()
+            ),
+        ));
+    }
+    Ok(())
 }
+
+/// ggml-rpc.h's RPC_PROTO_{MAJOR,MINOR,PATCH}_VERSION.
+const PROTO: (u8, u8, u8) = (7, 0, 0);
 
 static ADDED: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
 
-/// The workers this process uses (for messages).
+/// The workers this process uses (for messages). Called from the abort callback, possibly
+/// while `add_servers` holds the list on the same thread: never waits for it.
 pub fn endpoints() -> Vec<String> {
-    ADDED.lock().map(|a| a.clone()).unwrap_or_default()
+    match ADDED.try_lock() {
+        Ok(a) => a.clone(),
+        Err(_) => vec!["the worker being added".to_string()],
+    }
 }
 
 /// Register the devices of every worker in `endpoints` (once per process), after checking each
@@ -115,8 +171,8 @@ pub fn add_servers(endpoints: &[String]) -> anyhow::Result<()> {
 }
 
 /// The RPC protocol version this build speaks (ggml-rpc.h).
-pub fn protocol() -> &'static str {
-    "7.0.0"
+pub fn protocol() -> String {
+    format!("{}.{}.{}", PROTO.0, PROTO.1, PROTO.2)
 }
 
 /// Serve `device` (a ggml device name such as `CPU` or `CUDA0`; `None`: the first GPU, else

@@ -32,7 +32,7 @@ impl Registry {
             let reason = if loaded.len() >= self.limits.max_loaded {
                 Some(format!("--max-loaded {}", self.limits.max_loaded))
             } else {
-                self.memory_short(entry.spec.estimate_bytes, held)
+                self.memory_short(entry.spec.estimate_bytes, held, entry.spec.uses_gpu)
             };
             let Some(reason) = reason else { return Ok(()) };
             if loaded.is_empty() {
@@ -59,7 +59,7 @@ impl Registry {
     }
 
     /// Why `need` more bytes do not fit beside `held`, if they do not.
-    fn memory_short(&self, need: u64, held: u64) -> Option<String> {
+    fn memory_short(&self, need: u64, held: u64, uses_gpu: bool) -> Option<String> {
         match self.limits.max_memory {
             Some(max) if held.saturating_add(need) > max => Some(format!(
                 "--max-memory {}: {} loaded + {} needed",
@@ -68,6 +68,17 @@ impl Registry {
                 bytes(need)
             )),
             Some(_) => None,
+            None if uses_gpu => {
+                // The new model should get the GPUs, as a model loaded alone would (auto
+                // placement then puts all of it there instead of a part).
+                let free: u64 = crate::system::devices()
+                    .iter()
+                    .filter(|d| d.kind == "gpu" || d.kind == "igpu")
+                    .map(|d| d.memory_free_bytes)
+                    .sum();
+                (free > 0 && need > free)
+                    .then(|| format!("GPU memory: {} needed, {} free", bytes(need), bytes(free)))
+            }
             None => {
                 let free = crate::system::system().memory_available_bytes;
                 (free > 0 && need > free)

@@ -43,6 +43,8 @@ pub struct ModelSpec {
     pub batch: BatchOptions,
     /// Estimated from the file before loading: weights, KV cache of every slot, compute.
     pub estimate_bytes: u64,
+    /// Whether its layers go to GPUs (then GPU free memory decides what to unload).
+    pub uses_gpu: bool,
     pub load: LoadFn,
 }
 
