@@ -51,29 +51,9 @@ pub struct BenchArgs {
     #[arg(long, value_name = "LIST")]
     pub ubatch_size: Vec<String>,
 
-    /// Several GPUs: none, layer, row [config: backend_config.split_mode, default layer]
-    #[arg(long, value_name = "MODE", value_parser = crate::config::parse_split_mode)]
-    pub split_mode: Option<crate::engine::SplitMode>,
-
-    /// Share of the model per GPU and RPC device, e.g. 3,1 [config: backend_config.tensor_split]
-    #[arg(long, value_name = "A,B,...")]
-    pub tensor_split: Option<crate::config::Shares>,
-
-    /// The GPU for --split-mode none [config: backend_config.main_gpu, default 0]
-    #[arg(long, value_name = "N")]
-    pub main_gpu: Option<u32>,
-
-    /// Keep CPU weights unrepacked (llama.cpp's --no-repack) [config: backend_config.no_repack]
-    #[arg(long)]
-    pub no_repack: bool,
-
-    /// RPC workers whose devices join the local ones [config: backend_config.rpc]
-    #[arg(long, value_name = "HOST:PORT,...", value_delimiter = ',')]
-    pub rpc: Vec<String>,
-
-    /// MiB `--gpu-layers auto` leaves free on each GPU [config: backend_config.gpu_margin, default 1024]
-    #[arg(long, value_name = "MIB")]
-    pub gpu_margin: Option<u64>,
+    /// GPU margin, several GPUs, RPC workers
+    #[command(flatten)]
+    pub devices: super::DeviceArgs,
 
     /// Layers on the GPU: numbers, or auto (as many as fit) [default: from gpu_enabled/gpu_layers in config]
     #[arg(long, visible_alias = "ngl", value_name = "LIST")]

@@ -100,35 +100,9 @@ pub struct ModelArgs {
     #[arg(long, value_name = "N|auto")]
     pub gpu_layers: Option<crate::config::GpuLayers>,
 
-    #[arg(long, value_name = "MIB", help = formatcp!(
-        "MiB --gpu-layers auto leaves free on each GPU [config: backend_config.gpu_margin, default {}]",
-        default::GPU_MARGIN_MIB
-    ))]
-    pub gpu_margin: Option<u64>,
-
-    /// Several GPUs: none (one GPU, --main-gpu), layer (whole layers per GPU), row (each
-    /// matrix split by rows) [config: backend_config.split_mode, default layer]
-    #[arg(long, value_name = "MODE", value_parser = crate::config::parse_split_mode)]
-    pub split_mode: Option<crate::engine::SplitMode>,
-
-    /// Share of the model per GPU (and RPC device), in device order, e.g. 3,1 [config:
-    /// backend_config.tensor_split, default: in proportion to free memory]
-    #[arg(long, value_name = "A,B,...")]
-    pub tensor_split: Option<crate::config::Shares>,
-
-    /// The GPU for --split-mode none (and row's intermediate results) [config: backend_config.main_gpu, default 0]
-    #[arg(long, value_name = "N")]
-    pub main_gpu: Option<u32>,
-
-    /// Keep CPU weights unrepacked, as weights sent over RPC are (llama.cpp's --no-repack)
-    /// [config: backend_config.no_repack]
-    #[arg(long)]
-    pub no_repack: bool,
-
-    /// RPC workers whose devices join the local ones (inferno rpc-worker; trusted networks
-    /// only) [config: backend_config.rpc]
-    #[arg(long, value_name = "HOST:PORT,...", value_delimiter = ',')]
-    pub rpc: Vec<String>,
+    /// GPU margin, several GPUs, RPC workers
+    #[command(flatten)]
+    pub devices: DeviceArgs,
 
     /// Do not use the GPU [config: backend_config.gpu_enabled = false]
     #[arg(long, conflicts_with = "gpu_layers")]
@@ -171,4 +145,38 @@ pub struct RpcWorkerArgs {
     /// sends only hashes
     #[arg(long, value_name = "DIR")]
     pub cache: Option<PathBuf>,
+}
+
+/// Where a model's layers may go: shared by the commands that load models and by `bench`.
+#[derive(Debug, Args, Clone, Default)]
+pub struct DeviceArgs {
+    #[arg(long, value_name = "MIB", help = formatcp!(
+        "MiB --gpu-layers auto leaves free on each GPU [config: backend_config.gpu_margin, default {}]",
+        default::GPU_MARGIN_MIB
+    ))]
+    pub gpu_margin: Option<u64>,
+
+    /// Several GPUs: none (one GPU, --main-gpu), layer (whole layers per GPU), row (each
+    /// matrix split by rows) [config: backend_config.split_mode, default layer]
+    #[arg(long, value_name = "MODE", value_parser = crate::config::parse_split_mode)]
+    pub split_mode: Option<crate::engine::SplitMode>,
+
+    /// Share of the model per GPU (and RPC device), in device order, e.g. 3,1 [config:
+    /// backend_config.tensor_split, default: in proportion to free memory]
+    #[arg(long, value_name = "A,B,...")]
+    pub tensor_split: Option<crate::config::Shares>,
+
+    /// The GPU for --split-mode none (and row's intermediate results) [config: backend_config.main_gpu, default 0]
+    #[arg(long, value_name = "N")]
+    pub main_gpu: Option<u32>,
+
+    /// Keep CPU weights unrepacked, as weights sent over RPC are (llama.cpp's --no-repack)
+    /// [config: backend_config.no_repack]
+    #[arg(long)]
+    pub no_repack: bool,
+
+    /// RPC workers whose devices join the local ones (inferno rpc-worker; trusted networks
+    /// only) [config: backend_config.rpc]
+    #[arg(long, value_name = "HOST:PORT,...", value_delimiter = ',')]
+    pub rpc: Vec<String>,
 }

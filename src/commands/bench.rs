@@ -16,15 +16,7 @@ use crate::system;
 
 pub async fn bench(args: BenchArgs, global: &Global) -> anyhow::Result<()> {
     let flags = Layer {
-        backend_config: Some(crate::config::BackendLayer {
-            gpu_margin: args.gpu_margin,
-            split_mode: args.split_mode,
-            tensor_split: args.tensor_split.clone().map(|t| t.0),
-            main_gpu: args.main_gpu,
-            no_repack: args.no_repack.then_some(true),
-            rpc: (!args.rpc.is_empty()).then(|| args.rpc.clone()),
-            ..Default::default()
-        }),
+        backend_config: Some(super::device_layer(&args.devices)),
         ..Layer::default()
     };
     let settings = settings(global, flags)?;

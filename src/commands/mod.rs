@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
-use crate::cli::{ModelArgs, SamplingArgs};
+use crate::cli::{DeviceArgs, ModelArgs, SamplingArgs};
 use crate::config::{self, BackendLayer, Layer, SamplingLayer, Settings, Sources};
 use crate::engine::{self, ContextOptions, LoadedModel, ModelOptions};
 use crate::error::{Exit, fail};
@@ -57,19 +57,27 @@ pub fn model_layer(m: &ModelArgs) -> Layer {
         backend_config: Some(BackendLayer {
             gpu_enabled: m.no_gpu.then_some(false),
             gpu_layers: m.gpu_layers,
-            gpu_margin: m.gpu_margin,
-            split_mode: m.split_mode,
-            tensor_split: m.tensor_split.clone().map(|t| t.0),
-            main_gpu: m.main_gpu,
-            no_repack: m.no_repack.then_some(true),
-            rpc: (!m.rpc.is_empty()).then(|| m.rpc.clone()),
             context_size: m.context_size,
             batch_size: m.batch_size,
             ubatch_size: m.ubatch_size,
             threads: m.threads,
             flash_attn: m.flash_attn,
+            ..device_layer(&m.devices)
         }),
         ..Layer::default()
+    }
+}
+
+/// The flags layer for where layers may go (margin, splits, RPC workers).
+pub fn device_layer(d: &DeviceArgs) -> BackendLayer {
+    BackendLayer {
+        gpu_margin: d.gpu_margin,
+        split_mode: d.split_mode,
+        tensor_split: d.tensor_split.clone().map(|t| t.0),
+        main_gpu: d.main_gpu,
+        no_repack: d.no_repack.then_some(true),
+        rpc: (!d.rpc.is_empty()).then(|| d.rpc.clone()),
+        ..BackendLayer::default()
     }
 }
 
