@@ -185,8 +185,11 @@ fn a_worker_killed_mid_run_ends_the_client() {
     let mut child = client.spawn();
     let mut out = child.stdout.take().unwrap();
     let mut first = [0u8; 16];
-    out.read_exact(&mut first)
-        .expect("some text before the worker dies");
+    if let Err(e) = out.read_exact(&mut first) {
+        let mut err = String::new();
+        let _ = child.stderr.take().unwrap().read_to_string(&mut err);
+        panic!("no text before the worker died ({e}): {err}");
+    }
     drop(w);
     let killed = Instant::now();
     let status = loop {

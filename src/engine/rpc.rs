@@ -199,7 +199,18 @@ pub fn serve(
         .transpose()
         .map_err(|_| fail(Exit::Usage, "invalid --cache path"))?;
     let mut devices = [dev];
-    crate::output::message(&format!("serving {name} on {endpoint}"));
+    // "serving" means clients can connect: ggml binds only after it has set up the device,
+    // so the line waits until the port accepts (that one connection ends at once, unserved).
+    let (ready_name, ready_endpoint) = (name.clone(), endpoint.to_string());
+    std::thread::spawn(move || {
+        for _ in 0..3000 {
+            if TcpStream::connect(&ready_endpoint).is_ok() {
+                crate::output::message(&format!("serving {ready_name} on {ready_endpoint}"));
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    });
     // SAFETY: NUL-terminated strings that outlive the call; one live device.
     unsafe {
         start(
