@@ -67,9 +67,13 @@ def pct(xs, q):
     return xs[min(len(xs) - 1, int(q * len(xs)))] if xs else None
 
 
+# One numbering for the whole run: every request's words differ, across levels too. (Each level
+# once started again at 0 and repeated the earlier levels' prompts word for word, which
+# llama-server's RAM prompt cache answered with one token evaluated: that measured a cache of
+# whole earlier prompts, not how new prompts join a running batch.)
+counter = iter(range(10**9))
 for level in [int(x) for x in a.levels.split(",")]:
     results, lock = [], threading.Lock()
-    counter = iter(range(10**9))
 
     def worker():
         for _ in range(a.per_client):

@@ -47,7 +47,7 @@ fn main() -> anyhow::Result<()> {
             draft_max: 16,
             draft_min: 0,
             p_min: 0.75,
-            lookup_ngram: lookup.then_some(3),
+            lookup_ngram: lookup.then_some(4),
             adaptive: true,
         },
         draft: if lookup { None } else { Some(load(how)?) },

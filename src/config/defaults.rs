@@ -55,7 +55,7 @@ defaults! {
     DRAFT_MIN: u32 = 0;
     DRAFT_P_MIN: f32 = 0.75;
     /// Longest n-gram prompt lookup matches (llama-lookup's LLAMA_NGRAM_MAX is 4).
-    LOOKUP_NGRAM: u32 = 3;
+    LOOKUP_NGRAM: u32 = 4;
     /// `inferno bench`: llama-bench's tests and repetitions.
     BENCH_PROMPT: u32 = 512;
     BENCH_GEN: u32 = 128;

@@ -2,15 +2,18 @@
 //! drafts up to k tokens costs the draft's catch-up with the accepted text (which also gives
 //! its first proposal), one draft decode per further proposal, and one verification of the
 //! proposals plus the pending token; it yields the accepted proposals and the target's own
-//! next token: with acceptance rate a, (1 - a^(k+1)) / (1 - a) tokens on average. A draft
+//! next token: 1 + a1 + a1·a2 + ... + a1···ak tokens on average, where ai is the measured
+//! chance that the i-th proposal is kept when the ones before it were. Measured per position,
+//! not one rate for all: a prompt-lookup match is often wrong at once but, once right, is
+//! copying and stays right for many tokens, which one rate would take for a weak draft. A draft
 //! that is unsure at once proposes nothing (below `--draft-p-min`): that share of attempts
 //! costs the catch-up and yields a plain step. A plain step yields one token for one
-//! verification of one token. That model picks the draft length; whether to draft at all is
-//! decided by what drafting steps actually yielded (seconds per token, draft time included)
-//! against plain steps, since a draft often stops early (`--draft-p-min`) and a model of
-//! that is less trustworthy than the measurement. When drafting does not pay, plain steps
-//! run and a probe drafts now and then (acceptance changes with the text), less often while
-//! probes keep failing.
+//! verification of one token. That model picks the draft length; whether to draft with a
+//! draft model is decided by what drafting steps actually yielded (seconds per token, draft
+//! time included) against plain steps, since a draft often stops early (`--draft-p-min`) and
+//! a model of that is less trustworthy than the measurement; free proposals draft whenever
+//! the model expects a gain. When drafting does not pay, plain steps run and a probe drafts
+//! now and then (acceptance changes with the text), less often while probes keep failing.
 
 use std::time::Duration;
 
@@ -24,6 +27,10 @@ const MAX_PROBE_EVERY: u32 = 128;
 const MAX_FAILED_PROBES: u32 = 2;
 /// Weight of the newest measurement in the running averages.
 const ALPHA: f64 = 0.2;
+/// Checks' worth of weight a prior has: the pooled acceptance rate in each position's
+/// estimate, and the optimistic `START` in the pooled rate (so drafting is tried and measured).
+const PRIOR: f64 = 2.0;
+const START: f64 = 0.7;
 
 #[derive(Debug, Clone)]
 pub struct Policy {
@@ -38,11 +45,13 @@ pub struct Policy {
     per_token: Option<f64>,
     /// Share of attempts that proposed nothing.
     empty: f64,
-    /// Decayed counts of proposals accepted and of proposals checked (a step checks its
-    /// proposals in order up to the first rejection), whose ratio estimates the chance that
-    /// a proposal is accepted given the ones before it were.
-    kept: f64,
-    checked: f64,
+    /// Decayed counts, per position (index i - 1 for the i-th proposal), of proposals kept
+    /// and of proposals checked (a step checks its proposals in order up to the first
+    /// rejection): their ratio estimates the chance that the i-th proposal is kept given the
+    /// ones before it were. All positions together give the pooled rate that positions with
+    /// few checks lean on.
+    kept: Vec<f64>,
+    checked: Vec<f64>,
     /// Seconds per token of drafting steps (draft time, verification, and the tokens they
     /// yielded, the target's own included); `None` until measured.
     drafting: Option<f64>,
@@ -67,9 +76,8 @@ impl Policy {
             catch_up: None,
             per_token: None,
             empty: 0.0,
-            // Optimistic start (0.7), so drafting is tried and measured.
-            kept: 0.7,
-            checked: 1.0,
+            kept: vec![0.0; max.max(1)],
+            checked: vec![0.0; max.max(1)],
             drafting: None,
             probing: false,
             failed_probes: 0,
@@ -103,8 +111,18 @@ impl Policy {
         self.probe_every = PROBE_EVERY;
     }
 
-    pub fn acceptance(&self) -> f64 {
-        self.kept / self.checked
+    /// The pooled chance that a proposal is kept.
+    fn acceptance(&self) -> f64 {
+        let kept: f64 = self.kept.iter().sum();
+        let checked: f64 = self.checked.iter().sum();
+        (kept + PRIOR * START) / (checked + PRIOR)
+    }
+
+    /// The chance that the i-th proposal (from 1) is kept when the ones before it were: its
+    /// own counts, drawn towards the pooled rate while they are few.
+    fn acceptance_at(&self, i: usize, pooled: f64) -> f64 {
+        let i = (i - 1).min(self.kept.len() - 1);
+        (self.kept[i] + PRIOR * pooled) / (self.checked[i] + PRIOR)
     }
 
     /// Record a verification of `n` tokens that took `t`, of which `drafted` were drafts and
@@ -114,10 +132,21 @@ impl Policy {
             *slot = ema(*slot, t.as_secs_f64());
         }
         if drafted > 0 {
-            let rejected = usize::from(accepted < drafted);
+            // Only the positions this step checked age: a deep position is reached rarely,
+            // and decaying it on every step would leave it the pooled rate forever.
             let keep = 1.0 - ALPHA;
-            self.kept = self.kept * keep + accepted as f64;
-            self.checked = self.checked * keep + (accepted + rejected) as f64;
+            let n = self.kept.len();
+            for i in 0..(accepted + 1).min(drafted).min(n) {
+                self.kept[i] *= keep;
+                self.checked[i] *= keep;
+            }
+            for i in 0..accepted.min(n) {
+                self.kept[i] += 1.0;
+                self.checked[i] += 1.0;
+            }
+            if accepted < drafted && accepted < n {
+                self.checked[accepted] += 1.0;
+            }
         }
     }
 
@@ -132,15 +161,24 @@ impl Policy {
         self.empty += ALPHA * (empty - self.empty);
     }
 
-    /// Verification time for `n` tokens: measured, or, until measured, the time of the
-    /// largest measured smaller batch (optimistic: a larger batch costs at least as much,
-    /// except that CPU kernels working in tiles of rows can make, say, 4 rows cheaper than
-    /// 3), so sizes that could pay get tried and then are known.
+    /// Verification time for `n` tokens: measured, or else extrapolated from the largest
+    /// measured smaller batch at the measured cost per extra token between one token and that
+    /// batch (a flat cost overrated long drafts: on 2 CPU cores 4 tokens cost 1.5 plain
+    /// steps, 9 tokens 3). While only one token is measured, its cost: optimistic, so sizes
+    /// that could pay get tried and then are known. Measured sizes are taken as they are (CPU
+    /// kernels in tiles of rows can make 4 rows cheaper than 3).
     fn verify_cost(&self, n: usize, plain: f64) -> f64 {
-        (1..=n.min(self.verify.len() - 1))
-            .rev()
-            .find_map(|i| self.verify[i])
-            .unwrap_or(plain)
+        let top = n.min(self.verify.len() - 1);
+        let Some((m, cost)) = (1..=top).rev().find_map(|i| self.verify[i].map(|c| (i, c))) else {
+            return plain;
+        };
+        if m == n || m == 1 {
+            return cost;
+        }
+        let slope = ((cost - plain) / (m - 1) as f64).max(0.0);
+        // Never above a larger batch that was measured.
+        let above = (n + 1..self.verify.len()).find_map(|i| self.verify[i]);
+        (cost + (n - m) as f64 * slope).min(above.unwrap_or(f64::INFINITY))
     }
 
     /// How many tokens to draft now (0: a plain step). `free` proposals cost nothing to make
@@ -167,7 +205,7 @@ impl Policy {
             // otherwise kept while short drafts measure no new one).
             (c, t.min(c), self.empty)
         };
-        let a = self.acceptance().clamp(0.0, 0.99);
+        let pooled = self.acceptance();
         // Grow into longer drafts step by step (at most about twice the largest batch
         // verified so far): a long draft at an unknown cost can waste a lot.
         let largest = (1..self.verify.len())
@@ -176,8 +214,15 @@ impl Policy {
             .unwrap_or(1);
         let reach = self.max.min(2 * largest + 1);
         let mut best = (1.0, 0);
-        for k in self.min.max(1)..=reach {
-            let drafted = (1.0 - a.powi(k as i32 + 1)) / (1.0 - a);
+        // Expected tokens of a step drafting k: 1 + a1 + a1·a2 + ...
+        let mut reached = 1.0;
+        let mut drafted = 1.0;
+        for k in 1..=reach {
+            reached *= self.acceptance_at(k, pooled).min(0.99);
+            drafted += reached;
+            if k < self.min.max(1) {
+                continue;
+            }
             let tokens = (1.0 - empty) * drafted + empty;
             let secs = catch_up
                 + (1.0 - empty) * ((k - 1) as f64 * per_token + self.verify_cost(k + 1, plain))
@@ -189,7 +234,7 @@ impl Policy {
         }
         tracing::debug!(
             target: "speculative",
-            "policy: plain {:.1} ms, catch-up {:.1} ms, per token {:.1} ms, empty {empty:.2}, acceptance {a:.2}, reach {reach}: k {} (gain {:.2}), drafting {:.1} ms/token",
+            "policy: plain {:.1} ms, catch-up {:.1} ms, per token {:.1} ms, empty {empty:.2}, acceptance {pooled:.2}, reach {reach}: k {} (gain {:.2}), drafting {:.1} ms/token",
             plain * 1e3,
             catch_up * 1e3,
             per_token * 1e3,
@@ -197,8 +242,15 @@ impl Policy {
             best.0,
             self.drafting.unwrap_or(0.0) * 1e3
         );
-        // The model picks the length; measured yield decides whether to draft.
-        let pays = self.drafting.is_none_or(|spt| spt < plain);
+        // The model picks the length. Whether to draft: for a draft model, what drafting
+        // steps measurably yielded (the model of its early stops is less trustworthy); free
+        // proposals cost only their verification, which the model has measured, and one
+        // unlucky step must not stop them for long.
+        let pays = if free {
+            best.1 > 0
+        } else {
+            self.drafting.is_none_or(|spt| spt < plain)
+        };
         if self.probing {
             self.failed_probes = if pays { 0 } else { self.failed_probes + 1 };
         }
@@ -333,6 +385,25 @@ mod tests {
             p.attempt(0.0, 0.0, 0.126, 4);
         }
         assert_eq!(p.next(true), 3);
+    }
+
+    #[test]
+    fn acceptance_is_learnt_per_position() {
+        // Proposals of 8, always right for two tokens and wrong at the third: one rate for
+        // all positions (2 kept of 3 checked) would take the longest draft; per position the
+        // third is known to fail.
+        let mut p = measured(&[0, 100, 105, 110, 115, 120, 125, 130, 135, 140], 8);
+        for _ in 0..20 {
+            p.verified(9, MS(140), 8, 2);
+        }
+        let k = p.next(true);
+        assert!((2..=4).contains(&k), "k = {k}");
+        // Wrong at once half the time, then right all along: long drafts pay.
+        let mut p = measured(&[0, 100, 105, 110, 115, 120, 125, 130, 135, 140], 8);
+        for i in 0..20 {
+            p.verified(9, MS(140), 8, if i % 2 == 0 { 0 } else { 8 });
+        }
+        assert_eq!(p.next(true), 8);
     }
 
     #[test]
