@@ -84,39 +84,16 @@ fn a_model_split_over_two_workers_equals_a_local_run_without_repacking() {
             w.endpoint
         );
     }
-    let remote = run_on(QWEN)
-        .args([
-            "--rpc",
-            &rpc,
-            "--gpu-layers",
-            "99",
-            "--temp",
-            "0",
-            "-n",
-            "24",
-            "-t",
-            "1",
-            "--json",
-            "-p",
-            PROMPT,
-        ])
-        .run();
-    let remote_json: serde_json::Value = serde_json::from_str(&remote.ok()).unwrap();
-    let local = run_on(QWEN)
-        .args([
-            "--no-repack",
-            "--temp",
-            "0",
-            "-n",
-            "24",
-            "-t",
-            "1",
-            "--json",
-            "-p",
-            PROMPT,
-        ])
-        .run();
-    let local_json: serde_json::Value = serde_json::from_str(&local.ok()).unwrap();
+    // The same greedy generation, placed by `place`.
+    let greedy = |place: &[&str]| -> serde_json::Value {
+        let out = run_on(QWEN)
+            .args(place)
+            .args(["--temp", "0", "-n", "24", "-t", "1", "--json", "-p", PROMPT])
+            .run();
+        serde_json::from_str(&out.ok()).unwrap()
+    };
+    let remote_json = greedy(&["--rpc", &rpc, "--gpu-layers", "99"]);
+    let local_json = greedy(&["--no-repack"]);
     assert_eq!(remote_json["text"], local_json["text"], "same greedy text");
     assert_eq!(
         remote_json["gpu_layers_offloaded"], 25,
