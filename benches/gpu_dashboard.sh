@@ -35,14 +35,13 @@ setup)
   tar -xzf "${2:?payload}" -C "$work"
   cores=$(nproc)
   "$work/bundle/synth" --preset tinyllama -o "$work/tinyllama-1.1b.gguf" -t "$cores" >"$work/synth.txt" 2>&1 &
-  here="$(cd "$(dirname "$0")/.." && pwd)"
-  BUILD_DIR="$work/cuda-build" "$here/scripts/build-cuda-plugin.sh" "$work/ggml" "$work/cuda-out" 90 "$cores" >"$work/cuda-build.txt" 2>&1
+  source "$(dirname "$0")/../scripts/gpu-common.sh"
+  gpu_plugin "$work" 90 "$work/cuda-build.txt"
   rc=$?
   wait $! || rc=1
-  tail -3 "$work/cuda-build.txt"; tail -2 "$work/synth.txt"
+  tail -2 "$work/synth.txt"
   [[ $rc -eq 0 ]] || { echo "setup failed"; exit 1; }
-  cp "$work/cuda-out/libggml-cuda.so" "$work/bundle/" && cp "$work/cuda-out/libggml-cuda.so" "$work/llama/" &&
-    echo "setup done"
+  echo "setup done"
   ;;
 part)
   cp "${2:?piece}" "$work/parts/" && ls -la "$work/parts"

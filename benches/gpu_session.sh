@@ -12,20 +12,9 @@
 #
 # Usage: benches/gpu_session.sh PAYLOAD.tar.gz OUT_DIR [CUDA_ARCHS]
 set -uo pipefail
-payload="$(realpath "${1:?usage: gpu_session.sh PAYLOAD OUT_DIR [ARCHS]}")"
-out="$(realpath -m "${2:?out dir}")"
-archs="${3:-90}"
 here="$(cd "$(dirname "$0")/.." && pwd)"
-mkdir -p "$out"
-exec > >(tee -a "$out/log.txt") 2>&1
-w="$(mktemp -d)"
-step() { echo; echo "=== $(date -u +%H:%M:%S) $*"; }
-
-step "machine"
-nvidia-smi --query-gpu=name,memory.total,memory.free,driver_version --format=csv || true
-cores=$(lscpu -p=core,socket | grep -v '^#' | sort -u | wc -l)
-echo "physical cores: $cores"
-tar -xzf "$payload" -C "$w"
+source "$here/scripts/gpu-common.sh"
+gpu_begin "usage: gpu_session.sh PAYLOAD OUT_DIR [ARCHS]" "$@"
 
 step "CUDA plugin build + synthetic models"
 synth="$w/bundle/synth"
@@ -36,15 +25,11 @@ t11="$w/tinyllama-1.1b.gguf" t15="$w/qwen15-shape.gguf" d05="$w/qwen05-shape.ggu
   "$synth" --layers 24 --embd 896 --ff 4864 --heads 14 --kv-heads 2 --vocab 151936 --ctx 4096 -o "$d05" -t "$cores"
 ) >"$out/synth.txt" 2>&1 &
 synth_pid=$!
-start=$SECONDS
-BUILD_DIR="$w/cuda-build" "$here/scripts/build-cuda-plugin.sh" "$w/ggml" "$w/cuda-out" "$archs" "$(nproc)" >"$out/cuda-build.txt" 2>&1
+gpu_plugin "$w" "$archs" "$out/cuda-build.txt"
 rc=$?
-echo "cuda plugin build: rc=$rc, $((SECONDS - start)) s"
 wait "$synth_pid"
 cat "$out/synth.txt"
-[[ $rc -eq 0 && -f "$w/cuda-out/libggml-cuda.so" && -f "$d05" ]] || { echo "setup failed"; tail -40 "$out/cuda-build.txt"; exit 1; }
-cp "$w/cuda-out/libggml-cuda.so" "$w/bundle/"
-cp "$w/cuda-out/libggml-cuda.so" "$w/llama/"
+[[ $rc -eq 0 && -f "$d05" ]] || { echo "setup failed"; exit 1; }
 inferno="$w/bundle/inferno"
 export INFERNO="$inferno"
 cd "$w" || exit 1   # an empty working directory: nothing to pick up from here

@@ -7,29 +7,19 @@
 #   8B-class model, alternating inferno and llama-bench per configuration.
 # Usage: benches/multi_gpu.sh PAYLOAD.tar.gz OUT_DIR [CUDA_ARCHS] [REPS]
 set -uo pipefail
-payload="$(realpath "${1:?usage: multi_gpu.sh PAYLOAD OUT_DIR [ARCHS] [REPS]}")"
-out="$(realpath -m "${2:?out dir}")"
-archs="${3:-90}"
 reps="${4:-3}"
 here="$(cd "$(dirname "$0")/.." && pwd)"
-mkdir -p "$out"
-exec > >(tee -a "$out/log.txt") 2>&1
-w="$(mktemp -d)"
-step() { echo; echo "=== $(date -u +%H:%M:%S) $*"; }
-step machine
-nvidia-smi --query-gpu=index,name,memory.total,memory.free --format=csv
+source "$here/scripts/gpu-common.sh"
+gpu_begin "usage: multi_gpu.sh PAYLOAD OUT_DIR [ARCHS] [REPS]" "$@"
 nvidia-smi topo -m 2>/dev/null | head -5
-cores=$(lscpu -p=core,socket | grep -v '^#' | sort -u | wc -l)
-tar -xzf "$payload" -C "$w"
 t11="$w/tinyllama-1.1b.gguf" b8="$w/llama-8b-shape.gguf"
 (
   "$w/bundle/synth" --preset tinyllama -o "$t11" -t "$cores"
   "$w/bundle/synth" --layers 32 --embd 4096 --ff 14336 --heads 32 --kv-heads 8 --vocab 128256 --ctx 8192 -o "$b8" -t "$cores"
 ) >"$out/synth.txt" 2>&1 &
 spid=$!
-BUILD_DIR="$w/cuda-build" "$here/scripts/build-cuda-plugin.sh" "$w/ggml" "$w/cuda-out" "$archs" "$(nproc)" >"$out/cuda-build.txt" 2>&1 || { tail -30 "$out/cuda-build.txt"; exit 1; }
+gpu_plugin "$w" "$archs" "$out/cuda-build.txt" || exit 1
 wait "$spid"
-cp "$w/cuda-out/libggml-cuda.so" "$w/bundle/" && cp "$w/cuda-out/libggml-cuda.so" "$w/llama/"
 inf="$w/bundle/inferno" lb="$w/llama/llama-bench"
 cd "$w" || exit 1
 "$inf" info | sed -n '/Devices/,/^$/p'

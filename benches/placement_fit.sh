@@ -4,22 +4,14 @@
 # chooses, what each allocates on the GPU, and tg/pp speed. Same payload as placement_gpu.sh.
 # Usage: benches/placement_fit.sh PAYLOAD.tar.gz OUT_DIR [CUDA_ARCHS]
 set -uo pipefail
-payload="$(realpath "${1:?usage: placement_fit.sh PAYLOAD OUT_DIR [ARCHS]}")"
-out="$(realpath -m "${2:?out dir}")"
-archs="${3:-90}"
 here="$(cd "$(dirname "$0")/.." && pwd)"
-mkdir -p "$out"
-exec > >(tee -a "$out/log.txt") 2>&1
-w="$(mktemp -d)"
-nvidia-smi --query-gpu=name,memory.total,memory.free --format=csv
-cores=$(lscpu -p=core,socket | grep -v '^#' | sort -u | wc -l)
-tar -xzf "$payload" -C "$w"
+source "$here/scripts/gpu-common.sh"
+gpu_begin "usage: placement_fit.sh PAYLOAD OUT_DIR [ARCHS]" "$@"
 b8="$w/llama-8b-shape.gguf"
 "$w/bundle/synth" --layers 32 --embd 4096 --ff 14336 --heads 32 --kv-heads 8 --vocab 128256 --ctx 8192 -o "$b8" -t "$cores" >"$out/synth.txt" 2>&1 &
 spid=$!
-BUILD_DIR="$w/cuda-build" "$here/scripts/build-cuda-plugin.sh" "$w/ggml" "$w/cuda-out" "$archs" "$(nproc)" >"$out/cuda-build.txt" 2>&1 || { tail -30 "$out/cuda-build.txt"; exit 1; }
+gpu_plugin "$w" "$archs" "$out/cuda-build.txt" || exit 1
 wait "$spid"
-cp "$w/cuda-out/libggml-cuda.so" "$w/bundle/" && cp "$w/cuda-out/libggml-cuda.so" "$w/llama/"
 inf="$w/bundle/inferno" lb="$w/llama/llama-bench"
 cd "$w" || exit 1
 free=$(nvidia-smi --query-gpu=memory.free --format=csv,noheader,nounits | head -1)

@@ -10,19 +10,9 @@
 #   5. serve with both models and --max-loaded 1: alternate requests, evictions in the log.
 # Usage: benches/placement_gpu.sh PAYLOAD.tar.gz OUT_DIR [CUDA_ARCHS]
 set -uo pipefail
-payload="$(realpath "${1:?usage: placement_gpu.sh PAYLOAD OUT_DIR [ARCHS]}")"
-out="$(realpath -m "${2:?out dir}")"
-archs="${3:-90}"
 here="$(cd "$(dirname "$0")/.." && pwd)"
-mkdir -p "$out"
-exec > >(tee -a "$out/log.txt") 2>&1
-w="$(mktemp -d)"
-step() { echo; echo "=== $(date -u +%H:%M:%S) $*"; }
-
-step "machine"
-nvidia-smi --query-gpu=name,memory.total,memory.free,driver_version --format=csv || true
-cores=$(lscpu -p=core,socket | grep -v '^#' | sort -u | wc -l)
-tar -xzf "$payload" -C "$w"
+source "$here/scripts/gpu-common.sh"
+gpu_begin "usage: placement_gpu.sh PAYLOAD OUT_DIR [ARCHS]" "$@"
 
 step "CUDA plugin build + synthetic models"
 synth="$w/bundle/synth"
@@ -32,15 +22,11 @@ t11="$w/tinyllama-1.1b.gguf" b8="$w/llama-8b-shape.gguf"
   "$synth" --layers 32 --embd 4096 --ff 14336 --heads 32 --kv-heads 8 --vocab 128256 --ctx 8192 -o "$b8" -t "$cores"
 ) >"$out/synth.txt" 2>&1 &
 synth_pid=$!
-start=$SECONDS
-BUILD_DIR="$w/cuda-build" "$here/scripts/build-cuda-plugin.sh" "$w/ggml" "$w/cuda-out" "$archs" "$(nproc)" >"$out/cuda-build.txt" 2>&1
+gpu_plugin "$w" "$archs" "$out/cuda-build.txt"
 rc=$?
-echo "cuda plugin build: rc=$rc, $((SECONDS - start)) s"
 wait "$synth_pid"
 cat "$out/synth.txt"
-[[ $rc -eq 0 && -f "$w/cuda-out/libggml-cuda.so" && -f "$b8" ]] || { echo "setup failed"; tail -40 "$out/cuda-build.txt"; exit 1; }
-cp "$w/cuda-out/libggml-cuda.so" "$w/bundle/"
-cp "$w/cuda-out/libggml-cuda.so" "$w/llama/"
+[[ $rc -eq 0 && -f "$b8" ]] || { echo "setup failed"; exit 1; }
 inf="$w/bundle/inferno"
 lb="$w/llama/llama-bench"
 cd "$w" || exit 1

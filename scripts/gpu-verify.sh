@@ -11,41 +11,22 @@
 #
 # Usage: scripts/gpu-verify.sh PAYLOAD.tar.gz OUT_DIR [CUDA_ARCHS]
 set -uo pipefail
-payload="$(realpath "${1:?usage: gpu-verify.sh PAYLOAD OUT_DIR [ARCHS]}")"
-out="$(realpath -m "${2:?out dir}")"
-archs="${3:-90}"
 here="$(cd "$(dirname "$0")" && pwd)"
-mkdir -p "$out"
-exec > >(tee -a "$out/log.txt") 2>&1
-w="$(mktemp -d)"
-step() { echo; echo "=== $(date -u +%H:%M:%S) $*"; }
-
-step "machine"
-nvidia-smi --query-gpu=name,memory.total,memory.free,driver_version --format=csv || true
+source "$here/gpu-common.sh"
+gpu_begin "usage: gpu-verify.sh PAYLOAD OUT_DIR [ARCHS]" "$@"
 lscpu | grep -E 'Model name|^CPU\(s\)|Core\(s\) per socket|Socket\(s\)' || true
 nvcc --version 2>/dev/null | tail -1 || /usr/local/cuda/bin/nvcc --version | tail -1
-cores=$(lscpu -p=core,socket | grep -v '^#' | sort -u | wc -l)
-echo "physical cores: $cores"
-
-step "unpack"
-tar -xzf "$payload" -C "$w"
 ls "$w"
 
 model="$w/tinyllama-1.1b-synthetic-q4_k_m.gguf"
 step "synthetic TinyLlama-1.1B Q4_K_M (background) + CUDA plugin build"
 ( start=$SECONDS; "$w/bundle/synth" --preset tinyllama -o "$model" -t "$cores" && echo "synth: $((SECONDS - start)) s" ) >"$out/synth.txt" 2>&1 &
 synth_pid=$!
-start=$SECONDS
-# Into its own directory: synth must not see a half-copied plugin beside it.
-BUILD_DIR="$w/cuda-build" "$here/build-cuda-plugin.sh" "$w/ggml" "$w/cuda-out" "$archs" "$(nproc)" >"$out/cuda-build.txt" 2>&1
+gpu_plugin "$w" "$archs" "$out/cuda-build.txt"
 rc=$?
-tail -3 "$out/cuda-build.txt"
-echo "cuda plugin build: rc=$rc, $((SECONDS - start)) s"
 wait "$synth_pid"
 cat "$out/synth.txt"
-[[ $rc -eq 0 && -f "$w/cuda-out/libggml-cuda.so" && -f "$model" ]] || { echo "setup failed"; tail -40 "$out/cuda-build.txt"; exit 1; }
-cp "$w/cuda-out/libggml-cuda.so" "$w/bundle/"
-cp "$w/cuda-out/libggml-cuda.so" "$w/llama/"
+[[ $rc -eq 0 && -f "$model" ]] || { echo "setup failed"; exit 1; }
 ls -la "$w/bundle/libggml-cuda.so" "$model"
 
 inferno="$w/bundle/inferno"

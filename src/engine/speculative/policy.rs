@@ -5,15 +5,19 @@
 //! next token: 1 + a1 + a1·a2 + ... + a1···ak tokens on average, where ai is the measured
 //! chance that the i-th proposal is kept when the ones before it were. Measured per position,
 //! not one rate for all: a prompt-lookup match is often wrong at once but, once right, is
-//! copying and stays right for many tokens, which one rate would take for a weak draft. A draft
-//! that is unsure at once proposes nothing (below `--draft-p-min`): that share of attempts
-//! costs the catch-up and yields a plain step. A plain step yields one token for one
-//! verification of one token. That model picks the draft length; whether to draft with a
-//! draft model is decided by what drafting steps actually yielded (seconds per token, draft
-//! time included) against plain steps, since a draft often stops early (`--draft-p-min`) and
-//! a model of that is less trustworthy than the measurement; free proposals draft whenever
-//! the model expects a gain. When drafting does not pay, plain steps run and a probe drafts
-//! now and then (acceptance changes with the text), less often while probes keep failing.
+//! copying and stays right for many tokens, which one rate would take for a weak draft. A
+//! draft that is unsure at once proposes nothing (below `--draft-p-min`): that share of
+//! attempts costs the catch-up and yields a plain step. A plain step yields one token for one
+//! verification of one token.
+//!
+//! That model picks the draft length; whether to draft with a draft model is decided by what
+//! drafting steps actually yielded (seconds per token, draft time included) against plain
+//! steps, since a draft often stops early (`--draft-p-min`) and a model of that is less
+//! trustworthy than the measurement; free proposals draft whenever the model expects a gain.
+//! When drafting does not pay, plain steps run and a probe drafts now and then (acceptance
+//! changes with the text), less often while probes keep failing, and not at all for a draft
+//! model whose measured costs leave little to gain even if nearly everything were kept (a
+//! small model on a GPU costs most of a target step per token).
 
 use std::time::Duration;
 
@@ -31,6 +35,14 @@ const ALPHA: f64 = 0.2;
 /// estimate, and the optimistic `START` in the pooled rate (so drafting is tried and measured).
 const PRIOR: f64 = 2.0;
 const START: f64 = 0.7;
+/// Near the best acceptance a draft model reaches (Qwen2.5-Coder-0.5B drafting for the 1.5B
+/// on code: 88–97 % in inferno's adaptive drafts), and the least gain at that acceptance, with
+/// verification as cheap as a plain step, for which a draft model is worth probing for: a
+/// failed probe costs its catch-up, drafts and verification, several plain steps on a GPU,
+/// for a gain that could at best be small. From measured costs: 2 CPU cores, the 0.5B for
+/// the 1.5B, about 1.6; an H100, the same shapes (a draft token 0.76 of a target step), 1.13.
+const HOPE: f64 = 0.95;
+const PROBE_CEILING: f64 = 1.15;
 
 #[derive(Debug, Clone)]
 pub struct Policy {
@@ -39,31 +51,92 @@ pub struct Policy {
     adaptive: bool,
     /// Seconds to verify a batch of n tokens (index n); `None` until measured.
     verify: Vec<Option<f64>>,
+    /// Measurements of each verification size, and of per-token draft times.
+    verify_n: Vec<u32>,
+    per_token_n: u32,
     /// Seconds of an attempt's catch-up (with its first proposal), and per further drafted
     /// token; `None` until measured (free proposals such as prompt lookup cost nothing).
     catch_up: Option<f64>,
     per_token: Option<f64>,
     /// Share of attempts that proposed nothing.
     empty: f64,
-    /// Decayed counts, per position (index i - 1 for the i-th proposal), of proposals kept
-    /// and of proposals checked (a step checks its proposals in order up to the first
-    /// rejection): their ratio estimates the chance that the i-th proposal is kept given the
-    /// ones before it were. All positions together give the pooled rate that positions with
-    /// few checks lean on.
-    kept: Vec<f64>,
-    checked: Vec<f64>,
+    /// Acceptance counts per position.
+    counts: Counts,
     /// Seconds per token of drafting steps (draft time, verification, and the tokens they
     /// yielded, the target's own included); `None` until measured.
     drafting: Option<f64>,
     /// The last `next` was a probe after plain steps.
     probing: bool,
     failed_probes: u32,
+    /// Draft attempts measured.
+    attempts: u32,
     idle_steps: u32,
     probe_every: u32,
 }
 
-fn ema(old: Option<f64>, new: f64) -> Option<f64> {
-    Some(old.map_or(new, |v| v + ALPHA * (new - v)))
+/// Decayed counts, per position (index i - 1 for the i-th proposal), of proposals kept and
+/// of proposals checked (a step checks its proposals in order up to the first rejection):
+/// their ratio estimates the chance that the i-th proposal is kept given the ones before it
+/// were. All positions together give a pooled rate that positions with few checks lean on.
+#[derive(Debug, Clone)]
+struct Counts {
+    kept: Vec<f64>,
+    checked: Vec<f64>,
+}
+
+impl Counts {
+    fn new(max: usize) -> Counts {
+        Counts {
+            kept: vec![0.0; max.max(1)],
+            checked: vec![0.0; max.max(1)],
+        }
+    }
+
+    fn kept(&self) -> f64 {
+        self.kept.iter().sum()
+    }
+
+    fn checked(&self) -> f64 {
+        self.checked.iter().sum()
+    }
+
+    fn record(&mut self, drafted: usize, accepted: usize) {
+        // Only the positions this step checked age: a deep position is reached rarely, and
+        // decaying it on every step would leave it the pooled rate forever.
+        let keep = 1.0 - ALPHA;
+        let n = self.kept.len();
+        for i in 0..(accepted + 1).min(drafted).min(n) {
+            self.kept[i] *= keep;
+            self.checked[i] *= keep;
+        }
+        for i in 0..accepted.min(n) {
+            self.kept[i] += 1.0;
+            self.checked[i] += 1.0;
+        }
+        if accepted < drafted && accepted < n {
+            self.checked[accepted] += 1.0;
+        }
+    }
+}
+
+/// Measured seconds of a plain step, an attempt's catch-up and each further drafted token,
+/// and the share of attempts that propose nothing.
+struct Costs {
+    plain: f64,
+    catch_up: f64,
+    per_token: f64,
+    empty: f64,
+}
+
+/// The running average after the `n`-th measurement `new`. The first run of a batch size is
+/// often slow (llama.cpp sets up for a new shape: on an H100 the first decodes took 3–6 times
+/// a settled one), so the second measurement replaces the first when faster.
+fn ema(old: Option<f64>, new: f64, n: u32) -> Option<f64> {
+    Some(match old {
+        None => new,
+        Some(v) if n == 2 => v.min(new),
+        Some(v) => v + ALPHA * (new - v),
+    })
 }
 
 impl Policy {
@@ -73,14 +146,16 @@ impl Policy {
             min: min.min(max),
             adaptive,
             verify: vec![None; max + 2],
+            verify_n: vec![0; max + 2],
+            per_token_n: 0,
             catch_up: None,
             per_token: None,
             empty: 0.0,
-            kept: vec![0.0; max.max(1)],
-            checked: vec![0.0; max.max(1)],
+            counts: Counts::new(max),
             drafting: None,
             probing: false,
             failed_probes: 0,
+            attempts: 0,
             idle_steps: 0,
             probe_every: PROBE_EVERY,
         }
@@ -113,49 +188,47 @@ impl Policy {
 
     /// The pooled chance that a proposal is kept.
     fn acceptance(&self) -> f64 {
-        let kept: f64 = self.kept.iter().sum();
-        let checked: f64 = self.checked.iter().sum();
-        (kept + PRIOR * START) / (checked + PRIOR)
+        (self.counts.kept() + PRIOR * START) / (self.counts.checked() + PRIOR)
     }
 
     /// The chance that the i-th proposal (from 1) is kept when the ones before it were: its
     /// own counts, drawn towards the pooled rate while they are few.
     fn acceptance_at(&self, i: usize, pooled: f64) -> f64 {
-        let i = (i - 1).min(self.kept.len() - 1);
-        (self.kept[i] + PRIOR * pooled) / (self.checked[i] + PRIOR)
+        let c = &self.counts;
+        let i = (i - 1).min(c.kept.len() - 1);
+        (c.kept[i] + PRIOR * pooled) / (c.checked[i] + PRIOR)
     }
 
     /// Record a verification of `n` tokens that took `t`, of which `drafted` were drafts and
     /// `accepted` of those were kept.
     pub fn verified(&mut self, n: usize, t: Duration, drafted: usize, accepted: usize) {
-        if let Some(slot) = self.verify.get_mut(n) {
-            *slot = ema(*slot, t.as_secs_f64());
+        if let (Some(slot), Some(count)) = (self.verify.get_mut(n), self.verify_n.get_mut(n)) {
+            *count += 1;
+            *slot = ema(*slot, t.as_secs_f64(), *count);
         }
         if drafted > 0 {
-            // Only the positions this step checked age: a deep position is reached rarely,
-            // and decaying it on every step would leave it the pooled rate forever.
-            let keep = 1.0 - ALPHA;
-            let n = self.kept.len();
-            for i in 0..(accepted + 1).min(drafted).min(n) {
-                self.kept[i] *= keep;
-                self.checked[i] *= keep;
-            }
-            for i in 0..accepted.min(n) {
-                self.kept[i] += 1.0;
-                self.checked[i] += 1.0;
-            }
-            if accepted < drafted && accepted < n {
-                self.checked[accepted] += 1.0;
-            }
+            self.counts.record(drafted, accepted);
         }
     }
 
     /// Record a draft attempt: its catch-up (with the first proposal), the time per further
     /// proposal if there were any, and how many it proposed.
     pub fn drafted(&mut self, catch_up: Duration, per_token: Option<Duration>, proposed: usize) {
-        self.catch_up = ema(self.catch_up, catch_up.as_secs_f64());
+        if catch_up.is_zero() {
+            // Nothing was evaluated (no room left in the context): nothing measured.
+            return;
+        }
+        self.attempts += 1;
+        // A probe's catch-up covers every token since the last draft: a cost of having
+        // stopped drafting, not of drafting (see `attempt`), so no more than a usual one.
+        let c = match (self.probing, self.catch_up) {
+            (true, Some(usual)) => usual.min(catch_up.as_secs_f64()),
+            _ => catch_up.as_secs_f64(),
+        };
+        self.catch_up = ema(self.catch_up, c, self.attempts);
         if let Some(t) = per_token {
-            self.per_token = ema(self.per_token, t.as_secs_f64());
+            self.per_token_n += 1;
+            self.per_token = ema(self.per_token, t.as_secs_f64(), self.per_token_n);
         }
         let empty = if proposed == 0 { 1.0 } else { 0.0 };
         self.empty += ALPHA * (empty - self.empty);
@@ -179,6 +252,48 @@ impl Policy {
         // Never above a larger batch that was measured.
         let above = (n + 1..self.verify.len()).find_map(|i| self.verify[i]);
         (cost + (n - m) as f64 * slope).min(above.unwrap_or(f64::INFINITY))
+    }
+
+    /// The draft length with the best expected gain (tokens per second against plain steps)
+    /// up to `reach`, with `accept(i)` the chance the i-th proposal is kept when those before
+    /// it were; (1.0, 0) when no length beats a plain step.
+    fn best_length(&self, c: &Costs, reach: usize, accept: impl Fn(usize) -> f64) -> (f64, usize) {
+        let mut best = (1.0, 0);
+        // Expected tokens of a step drafting k: 1 + a1 + a1·a2 + ...
+        let mut reached = 1.0;
+        let mut drafted = 1.0;
+        for k in 1..=reach {
+            reached *= accept(k).min(0.99);
+            drafted += reached;
+            if k < self.min.max(1) {
+                continue;
+            }
+            let tokens = (1.0 - c.empty) * drafted + c.empty;
+            let secs = c.catch_up
+                + (1.0 - c.empty)
+                    * ((k - 1) as f64 * c.per_token + self.verify_cost(k + 1, c.plain))
+                + c.empty * c.plain;
+            let gain = tokens * c.plain / secs;
+            if gain > best.0 {
+                best = (gain, k);
+            }
+        }
+        best
+    }
+
+    /// The most a draft model could gain with its measured costs: proposals kept at `HOPE`,
+    /// none empty, verification of any length as cheap as one token. Bounds from above what
+    /// drafting can earn, so it does not depend on the verification sizes measured so far
+    /// (on a CPU a batch of 4 can cost less than one of 3; the first run of a size is slow).
+    fn ceiling(&self, c: &Costs) -> f64 {
+        let (mut best, mut reached, mut tokens) = (1.0f64, 1.0, 1.0);
+        for k in 1..=self.max {
+            reached *= HOPE;
+            tokens += reached;
+            best =
+                best.max(tokens * c.plain / (c.catch_up + (k - 1) as f64 * c.per_token + c.plain));
+        }
+        best
     }
 
     /// How many tokens to draft now (0: a plain step). `free` proposals cost nothing to make
@@ -213,25 +328,18 @@ impl Policy {
             .find(|&n| self.verify[n].is_some())
             .unwrap_or(1);
         let reach = self.max.min(2 * largest + 1);
-        let mut best = (1.0, 0);
-        // Expected tokens of a step drafting k: 1 + a1 + a1·a2 + ...
-        let mut reached = 1.0;
-        let mut drafted = 1.0;
-        for k in 1..=reach {
-            reached *= self.acceptance_at(k, pooled).min(0.99);
-            drafted += reached;
-            if k < self.min.max(1) {
-                continue;
-            }
-            let tokens = (1.0 - empty) * drafted + empty;
-            let secs = catch_up
-                + (1.0 - empty) * ((k - 1) as f64 * per_token + self.verify_cost(k + 1, plain))
-                + empty * plain;
-            let gain = tokens * plain / secs;
-            if gain > best.0 {
-                best = (gain, k);
-            }
-        }
+        let costs = Costs {
+            plain,
+            catch_up,
+            per_token,
+            empty,
+        };
+        let best = self.best_length(&costs, reach, |k| self.acceptance_at(k, pooled));
+        let ceiling = if free {
+            f64::INFINITY
+        } else {
+            self.ceiling(&costs)
+        };
         tracing::debug!(
             target: "speculative",
             "policy: plain {:.1} ms, catch-up {:.1} ms, per token {:.1} ms, empty {empty:.2}, acceptance {pooled:.2}, reach {reach}: k {} (gain {:.2}), drafting {:.1} ms/token",
@@ -267,7 +375,13 @@ impl Policy {
         // Acceptance is only learnt by drafting: probe now and then, less often while probes
         // keep showing that drafting does not pay.
         self.idle_steps += 1;
-        if self.idle_steps >= self.probe_every && (free || self.failed_probes < MAX_FAILED_PROBES) {
+        // Not for a draft model that could gain little even at its best. The first attempt
+        // runs cold (the draft's first decodes are slow): a second one is always allowed, so
+        // the costs are measured warm before they rule out probing.
+        let worth_probing = free
+            || (self.failed_probes < MAX_FAILED_PROBES
+                && (self.attempts < 2 || ceiling >= PROBE_CEILING));
+        if self.idle_steps >= self.probe_every && worth_probing {
             self.idle_steps = 0;
             self.probe_every = (self.probe_every * 2).min(MAX_PROBE_EVERY);
             self.probing = true;
@@ -282,132 +396,4 @@ impl Policy {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    const MS: fn(u64) -> Duration = Duration::from_millis;
-
-    fn measured(costs: &[u64], max: usize) -> Policy {
-        let mut p = Policy::new(max, 1, true);
-        for (n, &c) in costs.iter().enumerate().skip(1) {
-            p.verified(n, MS(c), 0, 0);
-        }
-        p
-    }
-
-    #[test]
-    fn drafts_when_it_pays_and_stops_when_it_does_not() {
-        let mut p = measured(&[0, 100, 105, 110, 115, 120, 125, 130, 135, 140], 8);
-        // Verifying costs little more for more tokens; drafts are cheap; most are accepted.
-        p.drafted(MS(10), Some(MS(10)), 4);
-        for _ in 0..20 {
-            p.verified(5, MS(125), 4, 4);
-            p.attempt(0.04, 0.01, 0.125, 5);
-        }
-        let k = p.next(false);
-        assert!(k >= 4, "cheap drafts, high acceptance: draft long ({k})");
-        // Drafts as dear as the target and rarely accepted: plain steps.
-        for _ in 0..30 {
-            p.drafted(MS(100), Some(MS(100)), 2);
-            p.verified(3, MS(110), 2, 0);
-            p.attempt(0.2, 0.1, 0.11, 1);
-        }
-        assert_eq!(p.next(false), 0);
-        // ... but it probes after a while, then less often; each probe fails here.
-        let probe = |p: &mut Policy, window: u32| {
-            let k = (0..window).map(|_| p.next(false)).find(|&k| k > 0);
-            if k.is_some() {
-                p.attempt(0.2, 0.1, 0.11, 1);
-            }
-            k.is_some()
-        };
-        assert!(probe(&mut p, PROBE_EVERY));
-        assert!(probe(&mut p, 2 * PROBE_EVERY));
-        // Two failed probes: this request stops probing (each probe reads the whole text
-        // since the last draft with the draft model) ...
-        assert!(!probe(&mut p, 16 * PROBE_EVERY));
-        // ... and the next request probes again; a probe that pays turns drafting back on.
-        p.restart();
-        assert!((0..PROBE_EVERY).any(|_| p.next(false) > 0));
-        p.attempt(0.04, 0.01, 0.125, 5);
-        assert!(p.next(false) > 0 && p.next(false) > 0);
-    }
-
-    #[test]
-    fn a_draft_that_is_mostly_unsure_is_not_worth_its_catch_up() {
-        let mut p = measured(&[0, 80, 110, 150, 126, 166], 4);
-        // When it proposes, everything is kept; but nine attempts in ten propose nothing
-        // and cost their catch-up on top of a plain step.
-        for i in 0..40 {
-            let proposed = if i % 10 == 0 { 3 } else { 0 };
-            p.drafted(MS(45), Some(MS(45)), proposed);
-            if proposed > 0 {
-                p.verified(4, MS(126), 3, 3);
-                p.attempt(0.135, 0.045, 0.126, 4);
-            } else {
-                p.verified(1, MS(80), 0, 0);
-                p.attempt(0.045, 0.045, 0.08, 1);
-            }
-        }
-        assert_eq!(p.next(false), 0);
-        // The same draft, sure of itself: worth it.
-        for _ in 0..40 {
-            p.drafted(MS(45), Some(MS(45)), 3);
-            p.verified(4, MS(126), 3, 3);
-            p.attempt(0.135, 0.045, 0.126, 4);
-        }
-        assert!(p.next(false) > 0);
-    }
-
-    #[test]
-    fn a_cheap_tile_is_found() {
-        // Batches of 4 cost less than 3 (as CPU kernels in 4-row tiles do): 3 drafts (a
-        // batch of 4) win over 2.
-        let mut p = measured(&[0, 92, 128, 151, 126, 166], 4);
-        p.drafted(MS(10), Some(MS(10)), 3);
-        for _ in 0..20 {
-            p.verified(4, MS(126), 3, 3);
-            p.attempt(0.03, 0.01, 0.126, 4);
-        }
-        assert_eq!(p.next(false), 3);
-    }
-
-    #[test]
-    fn free_proposals_need_acceptance_not_draft_time() {
-        let mut p = measured(&[0, 80, 110, 150, 126], 3);
-        for _ in 0..20 {
-            p.verified(4, MS(126), 3, 0);
-            p.attempt(0.0, 0.0, 0.126, 1);
-        }
-        assert_eq!(p.next(true), 0, "nothing kept: plain steps");
-        for _ in 0..20 {
-            p.verified(4, MS(126), 3, 3);
-            p.attempt(0.0, 0.0, 0.126, 4);
-        }
-        assert_eq!(p.next(true), 3);
-    }
-
-    #[test]
-    fn acceptance_is_learnt_per_position() {
-        // Proposals of 8, always right for two tokens and wrong at the third: one rate for
-        // all positions (2 kept of 3 checked) would take the longest draft; per position the
-        // third is known to fail.
-        let mut p = measured(&[0, 100, 105, 110, 115, 120, 125, 130, 135, 140], 8);
-        for _ in 0..20 {
-            p.verified(9, MS(140), 8, 2);
-        }
-        let k = p.next(true);
-        assert!((2..=4).contains(&k), "k = {k}");
-        // Wrong at once half the time, then right all along: long drafts pay.
-        let mut p = measured(&[0, 100, 105, 110, 115, 120, 125, 130, 135, 140], 8);
-        for i in 0..20 {
-            p.verified(9, MS(140), 8, if i % 2 == 0 { 0 } else { 8 });
-        }
-        assert_eq!(p.next(true), 8);
-    }
-
-    #[test]
-    fn fixed_when_not_adaptive() {
-        assert_eq!(Policy::new(6, 1, false).next(false), 6);
-    }
-}
+mod tests;
