@@ -40,7 +40,7 @@ run)
   # The policy's decisions for a draft model on this GPU (the first attempts, then plain steps).
   RUST_LOG=speculative=debug "$inf" run -m "$t" --gpu-layers 99 --draft-model "$d" --temp 0 -n 128 \
     --raw -p 'def quicksort(arr):' --json >"$out/draft-run.json" 2>"$out/draft-run.log"
-  grep -c 'Draft:' "$out/draft-run.log"; grep 'no gain possible' "$out/draft-run.log" | head -2
+  grep -c 'Draft:' "$out/draft-run.log"; grep 'policy:' "$out/draft-run.log" | tail -1
   NGL=99 RAW="$out/raw" INFERNO="$inf" "$here/benches/spec_vs_llama.sh" "$work/llama" "$t" "$d" "$rounds" 128 "$cores" \
     2>"$out/spec.err" | tee "$out/spec.md"
   for how in lookup draft; do

@@ -182,6 +182,10 @@ impl Policy {
     /// A new request: probing starts afresh; what was measured stays.
     pub fn restart(&mut self) {
         self.failed_probes = 0;
+        // One more attempt per request however dear the draft looked: only drafting measures
+        // its costs, and two slow early measurements must not switch it off for a whole chat
+        // or server.
+        self.attempts = self.attempts.min(1);
         self.idle_steps = 0;
         self.probe_every = PROBE_EVERY;
     }
@@ -340,9 +344,10 @@ impl Policy {
         } else {
             self.ceiling(&costs)
         };
+        let attempts = self.attempts;
         tracing::debug!(
             target: "speculative",
-            "policy: plain {:.1} ms, catch-up {:.1} ms, per token {:.1} ms, empty {empty:.2}, acceptance {pooled:.2}, reach {reach}: k {} (gain {:.2}), drafting {:.1} ms/token",
+            "policy: plain {:.1} ms, catch-up {:.1} ms, per token {:.1} ms, empty {empty:.2}, acceptance {pooled:.2}, reach {reach}: k {} (gain {:.2}), drafting {:.1} ms/token, ceiling {ceiling:.2} after {attempts} attempts",
             plain * 1e3,
             catch_up * 1e3,
             per_token * 1e3,

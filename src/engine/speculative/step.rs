@@ -219,7 +219,8 @@ fn propose(
                 .drafted(p.catch_up, p.per_token, p.tokens.len());
             let secs = t.elapsed().as_secs_f64();
             spec.stats.draft_ms += secs * 1e3;
-            let attempt = Some(Attempt {
+            // An attempt that evaluated nothing (no room left in the context) measured nothing.
+            let attempt = (!p.catch_up.is_zero()).then_some(Attempt {
                 source: Source::Draft,
                 secs,
                 catch_up: p.catch_up.as_secs_f64(),
