@@ -49,15 +49,12 @@ pub struct Policy {
     max: usize,
     min: usize,
     adaptive: bool,
-    /// Seconds to verify a batch of n tokens (index n); `None` until measured.
-    verify: Vec<Option<f64>>,
-    /// Measurements of each verification size, and of per-token draft times.
-    verify_n: Vec<u32>,
-    per_token_n: u32,
+    /// Seconds to verify a batch of n tokens (index n).
+    verify: Vec<Avg>,
     /// Seconds of an attempt's catch-up (with its first proposal), and per further drafted
-    /// token; `None` until measured (free proposals such as prompt lookup cost nothing).
-    catch_up: Option<f64>,
-    per_token: Option<f64>,
+    /// token (free proposals such as prompt lookup cost nothing).
+    catch_up: Avg,
+    per_token: Avg,
     /// Share of attempts that proposed nothing.
     empty: f64,
     /// Acceptance counts per position.
@@ -128,15 +125,25 @@ struct Costs {
     empty: f64,
 }
 
-/// The running average after the `n`-th measurement `new`. The first run of a batch size is
-/// often slow (llama.cpp sets up for a new shape: on an H100 the first decodes took 3–6 times
-/// a settled one), so the second measurement replaces the first when faster.
-fn ema(old: Option<f64>, new: f64, n: u32) -> Option<f64> {
-    Some(match old {
-        None => new,
-        Some(v) if n == 2 => v.min(new),
-        Some(v) => v + ALPHA * (new - v),
-    })
+/// A running average of one measured cost (`value` is `None` until measured) and how many
+/// measurements it has seen. The first run of a batch size is often slow (llama.cpp sets up
+/// for a new shape: on an H100 the first decodes took 3–6 times a settled one), so the second
+/// measurement replaces the first when faster.
+#[derive(Debug, Clone, Copy, Default)]
+struct Avg {
+    value: Option<f64>,
+    n: u32,
+}
+
+impl Avg {
+    fn add(&mut self, new: f64) {
+        self.n += 1;
+        self.value = Some(match self.value {
+            None => new,
+            Some(v) if self.n == 2 => v.min(new),
+            Some(v) => v + ALPHA * (new - v),
+        });
+    }
 }
 
 impl Policy {
@@ -145,11 +152,9 @@ impl Policy {
             max,
             min: min.min(max),
             adaptive,
-            verify: vec![None; max + 2],
-            verify_n: vec![0; max + 2],
-            per_token_n: 0,
-            catch_up: None,
-            per_token: None,
+            verify: vec![Avg::default(); max + 2],
+            catch_up: Avg::default(),
+            per_token: Avg::default(),
             empty: 0.0,
             counts: Counts::new(max),
             drafting: None,
@@ -166,7 +171,7 @@ impl Policy {
     /// A probe's catch-up covers every token since the last draft, a cost of having stopped
     /// drafting rather than of drafting now, so it counts as a usual catch-up.
     pub fn attempt(&mut self, draft: f64, catch_up: f64, verify: f64, tokens: usize) {
-        let draft = match (self.probing, self.catch_up) {
+        let draft = match (self.probing, self.catch_up.value) {
             (true, Some(usual)) => draft - catch_up + usual.min(catch_up),
             _ => draft,
         };
@@ -206,9 +211,8 @@ impl Policy {
     /// Record a verification of `n` tokens that took `t`, of which `drafted` were drafts and
     /// `accepted` of those were kept.
     pub fn verified(&mut self, n: usize, t: Duration, drafted: usize, accepted: usize) {
-        if let (Some(slot), Some(count)) = (self.verify.get_mut(n), self.verify_n.get_mut(n)) {
-            *count += 1;
-            *slot = ema(*slot, t.as_secs_f64(), *count);
+        if let Some(cost) = self.verify.get_mut(n) {
+            cost.add(t.as_secs_f64());
         }
         if drafted > 0 {
             self.counts.record(drafted, accepted);
@@ -225,14 +229,13 @@ impl Policy {
         self.attempts += 1;
         // A probe's catch-up covers every token since the last draft: a cost of having
         // stopped drafting, not of drafting (see `attempt`), so no more than a usual one.
-        let c = match (self.probing, self.catch_up) {
+        let c = match (self.probing, self.catch_up.value) {
             (true, Some(usual)) => usual.min(catch_up.as_secs_f64()),
             _ => catch_up.as_secs_f64(),
         };
-        self.catch_up = ema(self.catch_up, c, self.attempts);
+        self.catch_up.add(c);
         if let Some(t) = per_token {
-            self.per_token_n += 1;
-            self.per_token = ema(self.per_token, t.as_secs_f64(), self.per_token_n);
+            self.per_token.add(t.as_secs_f64());
         }
         let empty = if proposed == 0 { 1.0 } else { 0.0 };
         self.empty += ALPHA * (empty - self.empty);
@@ -246,7 +249,10 @@ impl Policy {
     /// kernels in tiles of rows can make 4 rows cheaper than 3).
     fn verify_cost(&self, n: usize, plain: f64) -> f64 {
         let top = n.min(self.verify.len() - 1);
-        let Some((m, cost)) = (1..=top).rev().find_map(|i| self.verify[i].map(|c| (i, c))) else {
+        let Some((m, cost)) = (1..=top)
+            .rev()
+            .find_map(|i| self.verify[i].value.map(|c| (i, c)))
+        else {
             return plain;
         };
         if m == n || m == 1 {
@@ -254,7 +260,7 @@ impl Policy {
         }
         let slope = ((cost - plain) / (m - 1) as f64).max(0.0);
         // Never above a larger batch that was measured.
-        let above = (n + 1..self.verify.len()).find_map(|i| self.verify[i]);
+        let above = (n + 1..self.verify.len()).find_map(|i| self.verify[i].value);
         (cost + (n - m) as f64 * slope).min(above.unwrap_or(f64::INFINITY))
     }
 
@@ -308,17 +314,17 @@ impl Policy {
         }
         // First a plain step, to know what drafting has to beat; then a draft, to know what
         // drafting costs.
-        let Some(plain) = self.verify[1] else {
+        let Some(plain) = self.verify[1].value else {
             return 0;
         };
         let (catch_up, per_token, empty) = if free {
             (0.0, 0.0, 0.0)
         } else {
-            let Some(c) = self.catch_up else {
+            let Some(c) = self.catch_up.value else {
                 return 3.max(self.min).min(self.max);
             };
             // Drafts of one token measure no per-token time; a catch-up bounds it.
-            let t = self.per_token.unwrap_or(c);
+            let t = self.per_token.value.unwrap_or(c);
             // A catch-up evaluates at least one token, so a further token costs no more
             // than it: this bounds a stale per-token figure (one slow early measurement is
             // otherwise kept while short drafts measure no new one).
@@ -329,7 +335,7 @@ impl Policy {
         // verified so far): a long draft at an unknown cost can waste a lot.
         let largest = (1..self.verify.len())
             .rev()
-            .find(|&n| self.verify[n].is_some())
+            .find(|&n| self.verify[n].value.is_some())
             .unwrap_or(1);
         let reach = self.max.min(2 * largest + 1);
         let costs = Costs {
