@@ -41,23 +41,26 @@ step "inferno run on the GPU"
   >"$out/run-gpu.json" 2>"$out/run-gpu.stderr.txt"
 echo "rc=$?"; cat "$out/run-gpu.json"; grep -E 'offloaded|CUDA0|load_backend' "$out/run-gpu.stderr.txt" | head
 
-bench_pair() { # name, inferno args, llama-bench args, environment for inferno
-  local name=$1 ia=$2 la=$3 ienv=${4:-} r
+bench_pair() { # name, inferno args, llama-bench args, environment for inferno, llama dir
+  local name=$1 ia=$2 la=$3 ienv=${4:-} ldir=${5:-$w/llama} r
   for r in 1 2; do
     # shellcheck disable=SC2086
     env $ienv "$inferno" bench -m "$model" -p 512 -n 128 -r 5 $ia -o json >"$out/inferno-$name-$r.json" 2>"$out/inferno-$name-$r.err"
     echo "inferno $name round $r: rc=$?"
     # shellcheck disable=SC2086
-    "$w/llama/llama-bench" -m "$model" -p 512 -n 128 -r 5 $la -o json >"$out/llama-$name-$r.json" 2>"$out/llama-$name-$r.err"
+    "$ldir/llama-bench" -m "$model" -p 512 -n 128 -r 5 $la -o json >"$out/llama-$name-$r.json" 2>"$out/llama-$name-$r.err"
     echo "llama-bench $name round $r: rc=$?"
   done
 }
 step "bench: all layers on the GPU"
 bench_pair gpu "--gpu-layers 99 -t $cores" "-ngl 99 -t $cores"
 step "bench: GPU off entirely, $cores CPU threads"
-# gpu_enabled=false: no GPU at all; llama-bench needs -nopo 1 to stop it from running prompt
-# batches on the GPU for CPU-resident weights.
-bench_pair cpu "--gpu-layers 0 -t $cores" "-ngl 0 -nopo 1 -t $cores" INFERNO_GPU_ENABLED=false
+# gpu_enabled=false: no GPU backend at all, so llama-bench runs from a copy of its directory
+# without the plugin. With a GPU backend loaded (even at -ngl 0 -nopo 1) llama.cpp keeps CPU
+# weights unrepacked, which on AVX512 hosts is 1.3-1.5x faster at pp512 and slower at small
+# batches (benches/results/h100-2026-11-27-cpu-repack/): a different setup, not a comparison.
+cp -a "$w/llama" "$w/llama-cpu" && rm -f "$w/llama-cpu/libggml-cuda.so"
+bench_pair cpu "--gpu-layers 0 -t $cores" "-ngl 0 -t $cores" INFERNO_GPU_ENABLED=false "$w/llama-cpu"
 step "bench: weights on the CPU, batched work on the GPU (llama.cpp's -ngl 0)"
 bench_pair ngl0 "--gpu-layers 0 -t $cores" "-ngl 0 -t $cores"
 grep -h load_backend "$out"/llama-*.err | sort -u
