@@ -67,6 +67,8 @@ kill -INT $spid; wait $spid
 python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print(json.dumps({k: d.get(k) for k in ('system', 'model')}, indent=1)[:3000])" "$out/api-status.json"
 
 step "serve vs llama-server (TinyLlama shape, 64 slots of 512 tokens, 128 tokens per request)"
-NGL=99 PYTHON=python3 CTX=512 PER_CLIENT=2 RAW="$out/serve-raw" timeout 420 \
+# The synthetic model has no chat template: raw completions for both servers (inferno refuses
+# chat requests for such a model with 400; llama-server would fall back to ChatML).
+NGL=99 PYTHON=python3 CTX=512 PER_CLIENT=2 LOAD_ARGS=--raw RAW="$out/serve-raw" timeout 420 \
   "$here/benches/serve_vs_llama.sh" "$w/llama/llama-server" "$t11" "$cores" 64 2 1,4,16,64 128 | tee "$out/serve.md"
 step "done"

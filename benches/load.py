@@ -16,6 +16,8 @@ import statistics
 import threading
 import time
 
+import sys
+import urllib.error
 import urllib.request
 
 p = argparse.ArgumentParser()
@@ -75,9 +77,18 @@ counter = iter(range(10**9))
 for level in [int(x) for x in a.levels.split(",")]:
     results, lock = [], threading.Lock()
 
+    failures = []
+
     def worker():
         for _ in range(a.per_client):
-            r = one(next(counter))
+            try:
+                r = one(next(counter))
+            except (urllib.error.URLError, OSError) as e:
+                # A refused request is the server's answer, not a figure: stop with it.
+                body = e.read().decode(errors="replace")[:300] if isinstance(e, urllib.error.HTTPError) else ""
+                with lock:
+                    failures.append(f"{e} {body}".strip())
+                return
             with lock:
                 results.append(r)
 
@@ -88,6 +99,8 @@ for level in [int(x) for x in a.levels.split(",")]:
     for t in threads:
         t.join()
     wall = time.perf_counter() - t0
+    if failures:
+        sys.exit(f"load.py: {len(failures)} request(s) failed at {level} clients; first: {failures[0]}")
     tokens = sum(g for _, _, g in results)
     ttft = [(s[0] - st) * 1e3 for st, s, _ in results if s]
     itl = [(b - x) * 1e3 for _, s, _ in results for x, b in zip(s, s[1:])]

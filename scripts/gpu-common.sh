@@ -27,16 +27,27 @@ gpu_begin() {
 # gpu_plugin W ARCHS LOG: build libggml-cuda.so from W/ggml in its own directory and put it
 # beside W/bundle/inferno and W/llama's tools, each by a rename (a program starting meanwhile,
 # such as synth making models, sees no plugin or a whole one: ggml loads what it finds).
-# On failure, the log's tail and status 1.
+# On failure, the log's tail and status 1. A build is kept in $GPU_PLUGIN_CACHE (default
+# /tmp/inferno-cuda-plugin, outside the repository copy) under a hash of the ggml sources
+# and the architectures: the next script on the same warm machine reuses it instead of
+# spending four more minutes of device time.
 gpu_plugin() {
-  local w="$1" archs="$2" log="$3" start=$SECONDS rc
-  BUILD_DIR="$w/cuda-build" "$gpu_repo/scripts/build-cuda-plugin.sh" "$w/ggml" "$w/cuda-out" "$archs" "$(nproc)" >"$log" 2>&1
-  rc=$?
-  echo "cuda plugin build: rc=$rc, $((SECONDS - start)) s"
-  if [[ $rc -ne 0 || ! -f "$w/cuda-out/libggml-cuda.so" ]]; then
-    echo "CUDA plugin build failed ($log):"
-    tail -40 "$log"
-    return 1
+  local w="$1" archs="$2" log="$3" start=$SECONDS rc key cache
+  key=$( (cd "$w/ggml" && find . -type f -print0 | sort -z | xargs -0 sha256sum; echo "$archs") | sha256sum | cut -c1-16)
+  cache="${GPU_PLUGIN_CACHE:-/tmp/inferno-cuda-plugin}/$key"
+  if [[ -f "$cache/libggml-cuda.so" ]]; then
+    mkdir -p "$w/cuda-out" && cp "$cache/libggml-cuda.so" "$w/cuda-out/"
+    echo "cuda plugin: reused $cache (built by an earlier script on this machine)" | tee "$log"
+  else
+    BUILD_DIR="$w/cuda-build" "$gpu_repo/scripts/build-cuda-plugin.sh" "$w/ggml" "$w/cuda-out" "$archs" "$(nproc)" >"$log" 2>&1
+    rc=$?
+    echo "cuda plugin build: rc=$rc, $((SECONDS - start)) s"
+    if [[ $rc -ne 0 || ! -f "$w/cuda-out/libggml-cuda.so" ]]; then
+      echo "CUDA plugin build failed ($log):"
+      tail -40 "$log"
+      return 1
+    fi
+    mkdir -p "$cache" && cp "$w/cuda-out/libggml-cuda.so" "$cache/.tmp" && mv "$cache/.tmp" "$cache/libggml-cuda.so"
   fi
   local dir
   for dir in "$w/bundle" "$w/llama"; do
