@@ -83,11 +83,15 @@ for level in [int(x) for x in a.levels.split(",")]:
         for _ in range(a.per_client):
             try:
                 r = one(next(counter))
-            except (urllib.error.URLError, OSError) as e:
-                # A refused request is the server's answer, not a figure: stop with it.
-                body = e.read().decode(errors="replace")[:300] if isinstance(e, urllib.error.HTTPError) else ""
+            except Exception as e:  # noqa: BLE001 - any failed request ends the run, with its reason
+                body = ""
+                if isinstance(e, urllib.error.HTTPError):
+                    try:
+                        body = e.read().decode(errors="replace")[:300]
+                    except Exception:  # noqa: BLE001
+                        pass
                 with lock:
-                    failures.append(f"{e} {body}".strip())
+                    failures.append(f"{type(e).__name__}: {e} {body}".strip())
                 return
             with lock:
                 results.append(r)

@@ -11,7 +11,9 @@ measured cost of each verification batch; speed-up = plain steps' time / that ti
 COSTS.json maps rows per verification (1 = a plain step) to milliseconds, e.g. from the
 `verify N ms` lines of `RUST_LOG=speculative=debug inferno run --lookup --draft-fixed
 --draft-max K` for K = 1..16. The oracle picks every step's length knowing the future: a
-bound for any length policy with these proposals, not something a policy can reach.
+bound for any length policy with these proposals, not something a policy can reach. The
+first output token comes from the prompt's evaluation; the replay counts it as one plain step
+for every rule. A second table gives the acceptance of proposals by position and kind.
 """
 import collections
 import json
@@ -27,9 +29,10 @@ class NgramCache:
     def __init__(self, max_n=4):
         self.max_n, self.counts, self.seen = max_n, collections.defaultdict(collections.Counter), 0
 
-    def chain(self, h, k):
+    def chain(self, h, k, detail=False):
         """Up to k proposals after h, each (token, certain): certain = from a longest n-gram
-        whose every follower was that token."""
+        whose every follower was that token; with `detail`, (token, n-gram length, one
+        follower)."""
         for nxt in range(max(self.seen, 1), len(h)):
             for n in range(1, min(self.max_n, nxt) + 1):
                 self.counts[tuple(h[nxt - n:nxt])][h[nxt]] += 1
@@ -45,7 +48,7 @@ class NgramCache:
                 best, c = max(f.items(), key=lambda kv: (kv[1], -kv[0]))
                 i = min(n - 1, 3)
                 if total >= MIN_SAMPLES[i] and 100 * c >= MIN_PERCENT[i] * total:
-                    got = (best, n == self.max_n and c == total)
+                    got = (best, n, c == total) if detail else (best, n == self.max_n and c == total)
                     break
             if got is None:
                 break
@@ -75,10 +78,11 @@ def replay(prompt, output, propose, choose, cost):
         accepted = 0
         while accepted < k and i + accepted < len(output) and chain[accepted][0] == output[i + accepted]:
             accepted += 1
-        for j in range(min(accepted + 1, k)):  # what certain proposals measured
-            if chain[j][1]:
-                state["kept"] = 0.8 * state["kept"] + (j < accepted)
-                state["checked"] = 0.8 * state["checked"] + 1
+        for j in range(min(accepted + 1, k)):  # what the leading certain proposals measured
+            if not chain[j][1]:
+                break
+            state["kept"] = 0.8 * state["kept"] + (j < accepted)
+            state["checked"] = 0.8 * state["checked"] + 1
         i += min(accepted + 1, len(output) - i)
         ms += cost[k + 1]
         steps += 1
@@ -122,6 +126,27 @@ def certain_extension(cost, base=3, prior=0.9, weight=2.0):
     return choose
 
 
+def acceptance_table(data):
+    """How often a proposal is kept when those before it were, by position in the chain, the
+    length of the n-gram that proposed it and whether that n-gram had one follower or several."""
+    stat = collections.defaultdict(lambda: [0, 0])
+    for d in data:
+        cache, out = NgramCache(4), d["output"]
+        for i in range(len(out)):
+            h = list(d["prompt"]) + out[:i]
+            for j, (t, n, one) in enumerate(cache.chain(h, 16, detail=True)):
+                if i + j >= len(out):
+                    break
+                s = stat[(min(j + 1, 4), n, "one" if one else "several")]
+                s[0] += t == out[i + j]
+                s[1] += 1
+                if t != out[i + j]:
+                    break
+    print("\n| position | n-gram | followers | kept | checked | rate |\n|---:|---:|---|---:|---:|---:|")
+    for (pos, n, f), (kept, checked) in sorted(stat.items()):
+        print(f"| {pos if pos < 4 else '4+'} | {n} | {f} | {kept} | {checked} | {kept / checked:.2f} |")
+
+
 def main():
     data = [json.loads(line) for line in open(sys.argv[1])]
     cost = {int(k): v for k, v in json.load(open(sys.argv[2])).items()}
@@ -153,6 +178,7 @@ def main():
         print(f"| {label} | " + " | ".join(cells) + " |")
     cells = ["%.2f" % (cost[1] * len(d["output"]) / oracle(d["prompt"], d["output"], ngram(4), cost)) for d in data]
     print("| oracle lengths, n-gram cache max 4 (a bound) | " + " | ".join(cells) + " |")
+    acceptance_table(data)
 
 
 if __name__ == "__main__":

@@ -21,10 +21,13 @@ for limit in 1536 2048 3072 4096 6144; do
   "$inf" run -m "$b8" --gpu-margin "$margin" -c 512 --raw -p "Hello" -n 8 --temp 0 --json 2>/dev/null |
     python3 -c "import json,sys; j=json.load(sys.stdin); p=j['placement']; print('inferno: layers', j['gpu_layers_offloaded'], 'predicted', p['predicted_gpu_bytes'], 'allocated', p['allocated_gpu_bytes'])"
   "$lb" -v -m "$b8" -fitt "$margin" -fitc 512 -p 512 -n 64 -r 2 >"$out/lb-$limit.md" 2>"$out/lb-$limit.err"
-  # The fitter first loads without allocating (CUDA0 model buffer 0.00 MiB) to try layer
-  # counts; the layers it chose are those of the first load that allocated.
-  echo "llama.cpp: $(awk '/offloaded [0-9]+\/[0-9]+ layers/ {l=$0} /CUDA0 model buffer size/ && $(NF-1)+0 > 0 {sub(/.*offloaded/, "offloaded", l); print l; exit}' "$out/lb-$limit.err")"
-  grep -E 'CUDA0 (model|KV|compute) buffer' "$out/lb-$limit.err" | head -3
+  # llama-bench fits again for each test (pp512, then tg64): the fitter loads without
+  # allocating (CUDA0 model buffer 0.00 MiB) to try layer counts, then loads what it chose.
+  awk 'BEGIN {split("pp512 tg64", test)}
+    /offloaded [0-9]+\/[0-9]+ layers/ {l = $0; sub(/.*offloaded/, "offloaded", l)}
+    /CUDA0 model buffer size/ {real = ($(NF-1) + 0 > 0); if (real) printf "llama.cpp (%s): %s, model %s MiB", test[++n], l, $(NF-1)}
+    real && /CUDA0 KV buffer size/ {printf ", KV %s MiB", $(NF-1)}
+    real && /CUDA0 compute buffer size =/ {printf ", compute %s MiB\n", $(NF-1); real = 0}' "$out/lb-$limit.err"
   grep -iE 'fit' "$out/lb-$limit.err" | head -8
   tail -4 "$out/lb-$limit.md" | head -2
   "$inf" bench -m "$b8" --gpu-margin "$margin" -c 512 -p 512 -n 64 -r 2 -o md 2>&1 | sed -n 1,4p

@@ -28,15 +28,20 @@ gpu_begin() {
 # beside W/bundle/inferno and W/llama's tools, each by a rename (a program starting meanwhile,
 # such as synth making models, sees no plugin or a whole one: ggml loads what it finds).
 # On failure, the log's tail and status 1. A build is kept in $GPU_PLUGIN_CACHE (default
-# /tmp/inferno-cuda-plugin, outside the repository copy) under a hash of the ggml sources
-# and the architectures: the next script on the same warm machine reuses it instead of
+# /tmp/inferno-cuda-plugin, outside the repository copy) under a hash of what makes it: the
+# ggml sources (less the ggml.pc.in the build script adds), the build script, nvcc's version
+# and the architectures. The next script on the same warm machine reuses it instead of
 # spending four more minutes of device time.
 gpu_plugin() {
   local w="$1" archs="$2" log="$3" start=$SECONDS rc key cache
-  key=$( (cd "$w/ggml" && find . -type f -print0 | sort -z | xargs -0 sha256sum; echo "$archs") | sha256sum | cut -c1-16)
+  key=$( (cd "$w/ggml" && find . -type f ! -name ggml.pc.in -print0 | sort -z | xargs -0 sha256sum
+          sha256sum < "$gpu_repo/scripts/build-cuda-plugin.sh"
+          nvcc --version 2>/dev/null || /usr/local/cuda/bin/nvcc --version 2>/dev/null
+          echo "$archs") | sha256sum | cut -c1-16)
   cache="${GPU_PLUGIN_CACHE:-/tmp/inferno-cuda-plugin}/$key"
   if [[ -f "$cache/libggml-cuda.so" ]]; then
-    mkdir -p "$w/cuda-out" && cp "$cache/libggml-cuda.so" "$w/cuda-out/"
+    mkdir -p "$w/cuda-out" && cp "$cache/libggml-cuda.so" "$w/cuda-out/" ||
+      { echo "cuda plugin: could not copy $cache/libggml-cuda.so"; return 1; }
     echo "cuda plugin: reused $cache (built by an earlier script on this machine)" | tee "$log"
   else
     BUILD_DIR="$w/cuda-build" "$gpu_repo/scripts/build-cuda-plugin.sh" "$w/ggml" "$w/cuda-out" "$archs" "$(nproc)" >"$log" 2>&1
