@@ -12,15 +12,13 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 use std::time::Instant;
 
-use inferno::config::SamplingSettings;
 use inferno::engine::request::TopTwo;
 use inferno::engine::sampler::Sampler;
 use inferno::engine::speculative::{self, SpecOptions, SpecSetup};
-use inferno::engine::template::{Message, Role};
-use inferno::engine::{
-    ContextOptions, GenerateRequest, Inference, LoadedModel, ModelOptions, Prompt,
-};
+use inferno::engine::{ContextOptions, GenerateRequest, Inference, LoadedModel, ModelOptions};
 use llama_cpp_2::token::LlamaToken;
+
+mod common;
 
 fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().collect();
@@ -52,15 +50,7 @@ fn main() -> anyhow::Result<()> {
         },
         draft: if lookup { None } else { Some(load(how)?) },
     };
-    let ctx = ContextOptions {
-        n_ctx: 4096,
-        n_batch: 512,
-        n_ubatch: 512,
-        threads,
-        flash_attn: inferno::config::FlashAttn::Auto,
-        op_offload: false,
-        n_seq: 1,
-    };
+    let ctx = common::cpu_context(threads);
     let mut inf = Inference::new(&target, &ctx)?;
     let cancel = AtomicBool::new(false);
     let vocab = target.model.vocab();
@@ -72,25 +62,8 @@ fn main() -> anyhow::Result<()> {
         "| # | kind | identical | tokens | first difference | one at a time: best, second (gap) | batched: best, second (gap) |"
     );
     println!("|---|---|---|---|---|---|---|");
-    for line in std::fs::read_to_string(prompts)?
-        .lines()
-        .filter(|l| !l.trim().is_empty())
-    {
-        let v: serde_json::Value = serde_json::from_str(line)?;
-        let prompt = match (v["raw"].as_str(), v["chat"].as_str()) {
-            (Some(raw), _) => Prompt::Raw(raw.into()),
-            (None, Some(chat)) => Prompt::Chat(vec![Message::new(Role::User, chat)]),
-            _ => anyhow::bail!("each line needs \"raw\" or \"chat\""),
-        };
-        let mut req = GenerateRequest::new(
-            prompt,
-            SamplingSettings {
-                temp: 0.0,
-                ..SamplingSettings::default()
-            },
-            0,
-        );
-        req.max_tokens = Some(tokens);
+    for v in common::prompt_items(prompts)? {
+        let req = common::greedy_request(&v, tokens)?;
         let prompt_tokens = inf.tokenize(&req.prompt)?;
         let started = Instant::now();
         let plain = generate(&mut inf, &target, &req, &prompt_tokens, None, &ctx, &cancel)?;

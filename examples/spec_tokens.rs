@@ -6,16 +6,17 @@
 //! cargo run --release --example spec_tokens -- TARGET.gguf PROMPTS.jsonl [TOKENS] > tokens.jsonl
 //! ```
 //!
-//! PROMPTS may also be a JSON array of the same objects, such as src/bench/spec_prompts.json.
+//! PROMPTS may also be a JSON array of the same objects, such as src/bench/spec_prompts.json
+//! (examples/common).
 
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 use std::time::Instant;
 
-use inferno::config::SamplingSettings;
 use inferno::engine::sampler::Sampler;
-use inferno::engine::template::{Message, Role};
-use inferno::engine::{ContextOptions, GenerateRequest, Inference, ModelOptions, Prompt};
+use inferno::engine::{Inference, ModelOptions};
+
+mod common;
 
 fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().collect();
@@ -30,41 +31,11 @@ fn main() -> anyhow::Result<()> {
         Arc::new(AtomicBool::new(false)),
         |_| {},
     )?);
-    let ctx = ContextOptions {
-        n_ctx: 4096,
-        n_batch: 512,
-        n_ubatch: 512,
-        threads: 2,
-        flash_attn: inferno::config::FlashAttn::Auto,
-        op_offload: false,
-        n_seq: 1,
-    };
+    let ctx = common::cpu_context(2);
     let mut inf = Inference::new(&target, &ctx)?;
     let cancel = AtomicBool::new(false);
-    let text = std::fs::read_to_string(prompts)?;
-    let items: Vec<serde_json::Value> = if text.trim_start().starts_with('[') {
-        serde_json::from_str(&text)?
-    } else {
-        text.lines()
-            .filter(|l| !l.trim().is_empty())
-            .map(serde_json::from_str)
-            .collect::<Result<_, _>>()?
-    };
-    for v in items {
-        let prompt = match (v["raw"].as_str(), v["chat"].as_str()) {
-            (Some(raw), _) => Prompt::Raw(raw.into()),
-            (_, Some(chat)) => Prompt::Chat(vec![Message::new(Role::User, chat)]),
-            _ => anyhow::bail!("raw or chat"),
-        };
-        let mut req = GenerateRequest::new(
-            prompt,
-            SamplingSettings {
-                temp: 0.0,
-                ..SamplingSettings::default()
-            },
-            0,
-        );
-        req.max_tokens = Some(tokens);
+    for v in common::prompt_items(prompts)? {
+        let req = common::greedy_request(&v, tokens)?;
         let p = inf.tokenize(&req.prompt)?;
         inf.clear();
         inf.prefill(&p, &cancel)?;
